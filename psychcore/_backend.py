@@ -1,0 +1,124 @@
+"""The narrow interface a training backend implements.
+
+The core owns everything that is not framework arithmetic: tasks and batches, initial weights,
+the training loop (loss recording, curricula, performance cutoff, snapshots, checkpoints) and
+the weights format. A backend only turns a bound :class:`~psychcore.ModelSpec` and a weights
+dict into framework tensors and runs forward passes and optimisation steps on them.
+
+Contract (checked by :func:`psychcore.testing.check_backend`):
+
+- Effective weights, dynamics, losses and regularisation follow ``docs/equations.md`` exactly,
+  and the forward pass matches :class:`psychcore.Simulator` on the same weights and inputs.
+- Constraints always hold: Dale signs never flip, masked entries of the effective weights are
+  exactly zero, entries marked in ``W_*_fixed`` and parameters whose ``*_train`` flag is False
+  never change.
+- All randomness (recurrent noise) comes from a generator seeded from the ``seed`` argument,
+  so the same seed gives the same losses and weights; a ``noise`` array, when given, replaces
+  the backend's own draws (standard normals, scaled by the backend as the equations say).
+- :meth:`get_training_state` / :meth:`set_training_state` capture everything besides the
+  weights that influences later steps (optimiser slots and step counters, noise generator
+  state), as NumPy arrays, so a run resumed from a checkpoint gives the same losses.
+- Framework imports happen inside methods, never at module level.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ._rng import SeedLike
+
+
+class Backend(abc.ABC):
+    """Base class of training backends (see the module docstring for the contract).
+
+    Args:
+        spec: A bound ModelSpec (``spec.is_bound``).
+        weights: The weights dict of ``docs/equations.md``; the backend copies it.
+        seed: Seed or Generator for the backend's own random draws.
+        device: Framework device string (``"cpu"``, ``"cuda"``, ...); None picks a default.
+    """
+
+    #: The name users pass as ``backend=``.
+    name: ClassVar[str] = ""
+    #: One line shown by ``psychcore plugins``.
+    description: ClassVar[str] = ""
+    #: Architectures the backend can build.
+    architectures: ClassVar[tuple[str, ...]] = ("rnn", "lstm", "gru")
+
+    def __init__(
+        self,
+        spec: Any,
+        weights: dict[str, np.ndarray],
+        *,
+        seed: SeedLike = None,
+        device: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.device = device
+
+    @classmethod
+    def is_available(cls) -> tuple[bool, str]:
+        """Whether the framework can be imported here, and why not if it cannot."""
+        return True, ""
+
+    @abc.abstractmethod
+    def configure_optimizer(
+        self,
+        optimizer: Any = "adam",
+        learning_rate: float = 1e-3,
+        clip_grads: bool | float = True,
+        **kwargs: Any,
+    ) -> None:
+        """Create a fresh optimiser.
+
+        Args:
+            optimizer: A name (``"adam"``, ``"sgd"``, ``"rmsprop"`` ... as the framework
+                spells it) or a framework optimiser object or factory.
+            learning_rate: Step size.
+            clip_grads: True clips gradients by global norm 1 (PsychRNN's default), a number
+                clips by that norm, False disables clipping.
+            **kwargs: Passed to the framework optimiser.
+        """
+
+    @abc.abstractmethod
+    def train_step(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        mask: np.ndarray,
+        noise: np.ndarray | None = None,
+    ) -> float:
+        """One optimisation step on a batch; returns the loss (with regularisation) before it.
+
+        Args:
+            x: Inputs ``(N_batch, N_steps, N_in)``.
+            y: Targets ``(N_batch, N_steps, N_out)``.
+            mask: Loss mask, same shape as ``y``.
+            noise: Optional standard normals ``(N_batch, N_steps, N_rec)`` for the recurrent
+                noise; drawn by the backend when None.
+        """
+
+    @abc.abstractmethod
+    def forward(
+        self, x: np.ndarray, noise: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run the network on ``x`` (any number of trials); returns ``(outputs, states)``."""
+
+    @abc.abstractmethod
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """The current weights dict (NumPy copies, raw parameters and structure)."""
+
+    @abc.abstractmethod
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Replace the current parameters by ``weights`` (same keys and shapes)."""
+
+    @abc.abstractmethod
+    def get_training_state(self) -> dict[str, np.ndarray]:
+        """Optimiser and generator state as NumPy arrays (see the module docstring)."""
+
+    @abc.abstractmethod
+    def set_training_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`get_training_state` returned (after configure_optimizer)."""

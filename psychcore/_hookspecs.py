@@ -1,0 +1,67 @@
+"""Hook specifications: what a psychcore plugin can provide.
+
+A plugin is a module (or object) with functions decorated by :data:`psychcore.hookimpl`,
+announced to psychcore through an entry point in the group ``psychcore``::
+
+    # pyproject.toml of a plugin distribution
+    [project.entry-points.psychcore]
+    my_tasks = "my_package.plugin"
+
+    # my_package/plugin.py
+    from psychcore import hookimpl
+
+    @hookimpl
+    def psychcore_register_tasks():
+        from my_package.tasks import MyTask   # import heavy things lazily
+        return [MyTask]
+
+Every hook is a *registration hook*: it takes no argument and returns a list. The core collects
+the lists of all plugins, flattens them and refuses two entries with the same name, naming both
+plugins. Plugin modules are imported whenever plugins are listed, so they must not import
+tensorflow, torch or other heavy frameworks at module level.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from ._backend import Backend
+    from ._init import Initializer
+    from ._task import Task
+
+PROJECT_NAME = "psychcore"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def psychcore_register_tasks() -> list[type[Task]]:
+    """Return the task classes this plugin provides.
+
+    Each must subclass :class:`psychcore.Task`. Its public name is its ``name`` class attribute
+    if it defines one, its class name otherwise; a ``description`` class attribute (one line)
+    is shown by ``psychcore tasks``.
+    """
+
+
+@hookspec
+def psychcore_register_backends() -> list[type[Backend]]:
+    """Return the training backend classes this plugin provides.
+
+    Each must subclass :class:`psychcore.Backend` and set a ``name`` class attribute, the
+    string users pass as ``backend=``. The class module must import its framework lazily
+    (inside methods), so that listing backends never imports it.
+    """
+
+
+@hookspec
+def psychcore_register_initializers() -> list[type[Initializer]]:
+    """Return weight initialiser classes (subclasses of :class:`psychcore.Initializer`).
+
+    Their ``name`` class attribute is the string accepted by ``ModelSpec(initializer=...)``.
+    The core's own initialisers are registered through this hook too.
+    """

@@ -1,0 +1,355 @@
+"""The user-facing Model: one network on one backend, with PsychRNN's method names."""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._backend import Backend
+from ._checkpoint import Checkpoint, checkpoint_exists
+from ._curriculum import Curriculum, StageTransition
+from ._init import initialize_weights
+from ._plugins import get_backend
+from ._rng import SeedLike, as_generator
+from ._spec import ModelSpec
+from ._task import Task
+from ._training import resolve_train_params, run_training
+from ._weights import load_weights, save_weights, validate_weights
+
+_TASK_KEYS = ("N_in", "N_out", "dt", "tau")
+
+
+def _task_params(task: Task | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(task, Task):
+        return task.get_task_params()
+    if isinstance(task, Mapping):
+        missing = [k for k in _TASK_KEYS if k not in task]
+        if missing:
+            raise ValueError(
+                f"task parameters lack {', '.join(missing)}; pass a Task or its "
+                "get_task_params() dict"
+            )
+        return dict(task)
+    raise TypeError(
+        f"Model needs a Task or a task-parameter dict; received {type(task).__name__}"
+    )
+
+
+def _backend_class(backend: str | type[Backend]) -> type[Backend]:
+    cls = backend if isinstance(backend, type) else get_backend(backend)
+    if not issubclass(cls, Backend):
+        raise TypeError(f"backend must be a name or a Backend subclass; received {cls!r}")
+    ok, why = cls.is_available()
+    if not ok:
+        raise ImportError(f"backend '{cls.name}' cannot run here: {why}")
+    return cls
+
+
+class Model:
+    """A recurrent network built from a task and a ModelSpec, trained on a backend.
+
+    Args:
+        task: A Task, or its ``get_task_params()`` dict (PsychRNN's ``params`` dict also works:
+            network keys in it are read when ``spec`` is None).
+        spec: The network description; ``ModelSpec()`` (or ``ModelSpec.from_psychrnn(task)``
+            for a dict) when None.
+        backend: A backend name (``"torch"``, ``"tensorflow"``) or Backend class.
+        seed: One seed for everything random: initial weights, training batches, noise.
+        weights: Initial weights: a weights dict, or a path saved by :meth:`save` (or by
+            PsychRNN); drawn from the spec's initialiser when None.
+        device: Backend device (``"cpu"``, ``"cuda"``); the backend's default when None.
+
+    Example:
+        >>> task = psychcore.get_task("PerceptualDiscrimination")(dt=10, tau=100, T=2000,
+        ...                                                        N_batch=128)
+        >>> model = psychcore.Model(task, ModelSpec(N_rec=50), backend="torch", seed=0)
+        >>> losses, training_time, initialization_time = model.train(task, training_iters=1e5)
+    """
+
+    def __init__(
+        self,
+        task: Task | Mapping[str, Any],
+        spec: ModelSpec | None = None,
+        backend: str | type[Backend] = "torch",
+        *,
+        seed: SeedLike = None,
+        weights: Mapping[str, np.ndarray] | str | os.PathLike | None = None,
+        device: str | None = None,
+    ) -> None:
+        start = time.perf_counter()
+        params = _task_params(task)
+        if spec is None:
+            if isinstance(task, Task):
+                spec = ModelSpec()
+            else:  # a PsychRNN params dict: its task keys are not network keys
+                spec = ModelSpec.from_psychrnn(params, unknown="ignore")
+        if not isinstance(spec, ModelSpec):
+            raise TypeError(f"spec must be a ModelSpec; received {type(spec).__name__}")
+        self.spec = spec.bind(params)
+        self.task_params = params
+        rng = as_generator(seed)
+        init_rng, self.batch_rng, backend_rng = rng.spawn(3)
+        if weights is None:
+            weights = initialize_weights(self.spec, init_rng)
+        elif isinstance(weights, str | os.PathLike):
+            weights, _ = load_weights(weights)
+        elif isinstance(weights, Mapping):
+            weights = {k: np.array(v) for k, v in weights.items()}
+        else:
+            raise TypeError(
+                f"weights must be a dict, a path or None; received {type(weights).__name__}"
+            )
+        weights = validate_weights(dict(weights), self.spec.architecture)
+        self.backend_class = _backend_class(backend)
+        self.backend = self.backend_class(self.spec, weights, seed=backend_rng, device=device)
+        self.epoch = 0
+        self.losses: list[float] = []
+        self.loss_epochs: list[int] = []
+        self.interrupted = False
+        self._optimizer_config: dict[str, Any] | None = None
+        self._resumed_from: Path | None = None
+        self._pending_init_time = time.perf_counter() - start
+
+    # -------------------------------------------------------------- training
+    def train(
+        self,
+        task_or_curriculum: Task | Curriculum,
+        train_params: dict | None = None,
+        *,
+        training_iters: int | None = None,
+        learning_rate: float | None = None,
+        loss_epoch: int | None = None,
+        verbosity: bool | None = None,
+        save_weights_path: str | None = None,
+        save_training_weights_epoch: int | None = None,
+        training_weights_path: str | None = None,
+        curriculum: Curriculum | None = None,
+        optimizer: Any = None,
+        clip_grads: bool | float | None = None,
+        performance_cutoff: float | None = None,
+        performance_measure: Any = None,
+        checkpoint_path: str | None = None,
+        checkpoint_epoch: int | None = None,
+        callback: Any = None,
+    ) -> tuple[list[float], float, float]:
+        """Train on a task or curriculum (PsychRNN's ``train``; ``train_params`` also accepted).
+
+        Calling ``train`` again continues from the current weights and optimiser state
+        (kept as long as ``optimizer``, ``learning_rate`` and ``clip_grads`` are unchanged).
+
+        Args:
+            task_or_curriculum: The Task (or Curriculum) to draw batches from.
+            train_params: PsychRNN's ``train_params`` dict (explicit arguments win).
+            training_iters: Trials to train on (default 50,000); ``ceil(iters/N_batch)`` steps.
+            learning_rate: Optimiser step size (default 1e-3).
+            loss_epoch: Record the loss every this many steps (default 10).
+            verbosity: Print progress (default True).
+            save_weights_path: Save the final weights there (refuses to overwrite).
+            save_training_weights_epoch: Snapshot period in steps (default 100).
+            training_weights_path: Snapshot prefix; snapshots are ``<prefix><epoch>``.
+            curriculum: A Curriculum (overrides ``task_or_curriculum``).
+            optimizer: Optimiser name or framework object (default ``"adam"``).
+            clip_grads: Clip gradients by global norm 1 (True, default), a given norm, or not.
+            performance_cutoff: Stop once ``performance_measure`` reaches this value.
+            performance_measure: PsychRNN signature ``(x, y, mask, output, epoch, losses,
+                verbosity) -> float``; the task's accuracy by default. Checked every
+                ``loss_epoch`` steps on a fresh batch.
+            checkpoint_path: Write a resumable checkpoint there every ``checkpoint_epoch``
+                steps and when interrupted; resume with :meth:`from_checkpoint`.
+            checkpoint_epoch: Checkpoint period in steps (default 100).
+            callback: Called with a :class:`TrainStatus` after every step.
+
+        Returns:
+            ``(losses, training_time, initialization_time)`` as PsychRNN: the losses recorded
+            in this call, the seconds spent in the loop and the seconds spent building the
+            model and optimiser before it.
+        """
+        start = time.perf_counter()
+        p = resolve_train_params(train_params, {
+            "training_iters": training_iters, "learning_rate": learning_rate,
+            "loss_epoch": loss_epoch, "verbosity": verbosity,
+            "save_weights_path": save_weights_path,
+            "save_training_weights_epoch": save_training_weights_epoch,
+            "training_weights_path": training_weights_path, "curriculum": curriculum,
+            "optimizer": optimizer, "clip_grads": clip_grads,
+            "performance_cutoff": performance_cutoff,
+            "performance_measure": performance_measure, "checkpoint_path": checkpoint_path,
+            "checkpoint_epoch": checkpoint_epoch, "callback": callback,
+        })
+        if p["save_weights_path"] is not None:
+            self._check_free(p["save_weights_path"])
+        ckpt = p["checkpoint_path"]
+        if ckpt is not None and checkpoint_exists(ckpt) and self._resumed_from != Path(ckpt):
+            raise FileExistsError(
+                f"checkpoint {ckpt} already exists; resume it with Model.from_checkpoint() "
+                "or choose another checkpoint_path"
+            )
+        self._configure(p)
+        init_time = self._pending_init_time + (time.perf_counter() - start)
+        self._pending_init_time = 0.0
+        self.interrupted = False
+        loop_start = time.perf_counter()
+        losses = run_training(self, task_or_curriculum, p)
+        if ckpt is not None:
+            self._resumed_from = Path(ckpt)
+        return losses, time.perf_counter() - loop_start, init_time
+
+    def _configure(self, p: dict[str, Any]) -> None:
+        config = {
+            "optimizer": p["optimizer"],
+            "learning_rate": float(p["learning_rate"]),
+            "clip_grads": p["clip_grads"],
+        }
+        if config != self._optimizer_config:
+            self.backend.configure_optimizer(**config)
+            self._optimizer_config = config
+
+    # -------------------------------------------------------------- inference
+    def test(self, x: np.ndarray, noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Run the network on inputs of any number of trials.
+
+        Args:
+            x: Inputs ``(N_trials, N_steps, N_in)``.
+            noise: Optional standard normals ``(N_trials, N_steps, N_rec)`` for the recurrent
+                noise (drawn by the backend when the spec has ``rec_noise`` and this is None).
+
+        Returns:
+            ``(outputs, states)`` of shapes ``(N_trials, N_steps, N_out)`` and
+            ``(N_trials, N_steps, N_rec)``.
+        """
+        x = np.asarray(x)
+        if x.ndim != 3 or x.shape[2] != self.spec.N_in:
+            raise ValueError(
+                f"x must have shape (N_trials, N_steps, N_in={self.spec.N_in}); "
+                f"received {x.shape}"
+            )
+        return self.backend.forward(x.astype(self.spec.dtype, copy=False), noise)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """The network's weights dict (copies; PsychRNN's key names)."""
+        return self.backend.get_weights()
+
+    def simulator(self, seed: SeedLike = None) -> Any:
+        """A NumPy :class:`~psychcore.Simulator` of the current weights."""
+        from ._simulator import Simulator
+
+        return Simulator(self.spec, self.get_weights(), seed=seed)
+
+    # -------------------------------------------------------------- files
+    @staticmethod
+    def _check_free(path: str | os.PathLike) -> None:
+        base = Path(path)
+        npz = base if base.suffix == ".npz" else base.with_name(base.name + ".npz")
+        if npz.exists():
+            raise FileExistsError(
+                f"{npz} already exists; psychcore never overwrites saved weights silently"
+            )
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Save the weights to ``<path>.npz`` and the spec to ``<path>.json`` (atomically)."""
+        return save_weights(path, self.get_weights(), self.spec, overwrite=overwrite)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        backend: str | type[Backend] = "torch",
+        *,
+        task: Task | Mapping[str, Any] | None = None,
+        spec: ModelSpec | None = None,
+        seed: SeedLike = None,
+        device: str | None = None,
+    ) -> Model:
+        """Build a model from a saved weights file (psychcore's or PsychRNN's).
+
+        The spec saved beside the weights is used unless ``spec`` is given; ``task`` (or its
+        params) is needed when the spec is not bound (e.g. a PsychRNN file).
+        """
+        weights, saved_spec = load_weights(path)
+        spec = spec or saved_spec
+        if task is None:
+            if spec is None or not spec.is_bound:
+                raise ValueError(
+                    f"{path} has no bound spec beside it; pass task= (a Task or its params)"
+                )
+            task = {k: getattr(spec, k) for k in _TASK_KEYS}
+        return cls(task, spec, backend, seed=seed, weights=weights, device=device)
+
+    def save_checkpoint(
+        self, path: str | os.PathLike, curriculum: Curriculum | None = None
+    ) -> Path:
+        """Write a resumable checkpoint (weights, optimiser and generator states, position)."""
+        cur = None
+        if curriculum is not None:
+            cur = {
+                "stage": int(curriculum.stage),
+                "stop_training": bool(curriculum.stop_training),
+                "metric_values": copy.deepcopy(curriculum.metric_values),
+                "history": copy.deepcopy(curriculum.history),
+            }
+        return Checkpoint(
+            weights=self.get_weights(),
+            training_state=self.backend.get_training_state(),
+            spec_json=self.spec.to_json(),
+            epoch=self.epoch,
+            losses=list(self.losses),
+            loss_epochs=list(self.loss_epochs),
+            batch_rng_state=self.batch_rng.bit_generator.state,
+            optimizer=_jsonable_optimizer(self._optimizer_config),
+            curriculum=cur,
+        ).save(path)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike,
+        backend: str | type[Backend] = "torch",
+        *,
+        curriculum: Curriculum | None = None,
+        device: str | None = None,
+    ) -> Model:
+        """Rebuild a model exactly as it was when the checkpoint was written.
+
+        Continue with ``model.train(..., checkpoint_path=path)`` and the same arguments as the
+        interrupted run; a ``curriculum`` passed here is moved back to its saved stage.
+        """
+        ck = Checkpoint.load(path)
+        spec = ModelSpec.from_json(ck.spec_json)
+        model = cls({k: getattr(spec, k) for k in _TASK_KEYS}, spec, backend,
+                    weights=ck.weights, device=device)
+        model.batch_rng.bit_generator.state = ck.batch_rng_state
+        model.epoch = ck.epoch
+        model.losses = list(ck.losses)
+        model.loss_epochs = list(ck.loss_epochs)
+        if ck.optimizer:
+            model.backend.configure_optimizer(**ck.optimizer)
+            model._optimizer_config = dict(ck.optimizer)
+        model.backend.set_training_state(ck.training_state)
+        if curriculum is not None and ck.curriculum is not None:
+            curriculum.stage = ck.curriculum["stage"]
+            curriculum.stop_training = ck.curriculum["stop_training"]
+            curriculum.metric_values = ck.curriculum["metric_values"]
+            curriculum.history = [StageTransition(*h) for h in ck.curriculum["history"]]
+        model._resumed_from = Path(path)
+        return model
+
+    def __repr__(self) -> str:
+        return (
+            f"Model(architecture={self.spec.architecture!r}, N_rec={self.spec.N_rec}, "
+            f"backend={self.backend_class.name!r}, epoch={self.epoch})"
+        )
+
+
+def _jsonable_optimizer(config: dict[str, Any] | None) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if not isinstance(config["optimizer"], str):
+        # a framework object cannot be stored; the resumed run must pass it again
+        return {}
+    return dict(config)

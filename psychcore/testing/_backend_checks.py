@@ -1,0 +1,197 @@
+"""Conformance checks for training backends: agreement with the NumPy reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .._backend import Backend
+from .._constraints import FixedWeights
+from .._equations import effective_weights, loss, regularization
+from .._init import initialize_weights
+from .._simulator import Simulator
+from .._spec import ModelSpec
+
+N_IN, N_OUT, N_REC, N_STEPS, N_TRIALS = 3, 2, 12, 15, 6
+DT, TAU = 10.0, 50.0
+
+
+def _tol(spec: ModelSpec) -> dict[str, float]:
+    return {"atol": 1e-5, "rtol": 1e-4} if spec.dtype == "float32" else {"atol": 1e-10,
+                                                                          "rtol": 1e-9}
+
+
+def _spec(**kw: Any) -> ModelSpec:
+    return ModelSpec(N_rec=N_REC, **kw).bind({"N_in": N_IN, "N_out": N_OUT, "dt": DT, "tau": TAU})
+
+
+def _data(seed: int, n: int = N_TRIALS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, N_STEPS, N_IN)).astype(np.float32)
+    y = rng.uniform(0.0, 1.0, (n, N_STEPS, N_OUT)).astype(np.float32)
+    mask = (rng.uniform(size=(n, N_STEPS, N_OUT)) > 0.3).astype(np.float32)
+    return x, y, mask
+
+
+def _specs(backend_cls: type[Backend]) -> list[ModelSpec]:
+    rng = np.random.default_rng(11)
+    conn = (rng.uniform(size=(N_REC, N_REC)) > 0.3).astype(float)
+    specs = []
+    for arch in backend_cls.architectures:
+        specs.append(_spec(architecture=arch))
+        specs.append(_spec(architecture=arch, dale_ratio=0.75, autapses=False,
+                           rec_connectivity=conn))
+    if "rnn" in backend_cls.architectures:
+        specs.append(_spec(transfer_function="tanh", train_tau=True, tau_range=(20.0, 200.0)))
+        specs.append(_spec(rec_noise=0.1, dale_ratio=0.5))
+    return specs
+
+
+def _make(backend_cls: type[Backend], spec: ModelSpec, seed: int = 0) -> tuple[Backend, dict]:
+    weights = initialize_weights(spec, np.random.default_rng(seed))
+    backend = backend_cls(spec, {k: v.copy() for k, v in weights.items()}, seed=seed)
+    return backend, weights
+
+
+def check_forward_matches_simulator(backend_cls: type[Backend]) -> None:
+    """Every supported architecture and constraint combination matches the Simulator."""
+    x, _, _ = _data(0)
+    noise = np.random.default_rng(1).standard_normal((N_TRIALS, N_STEPS, N_REC))
+    for spec in _specs(backend_cls):
+        backend, weights = _make(backend_cls, spec)
+        given = noise if spec.rec_noise > 0 else None
+        out, states = backend.forward(x, given)
+        ref_out, ref_states = Simulator(spec, weights).run_trials(
+            x, rec_noise=spec.rec_noise, noise=given)
+        np.testing.assert_allclose(out, ref_out, **_tol(spec),
+                                   err_msg=f"outputs differ from the Simulator for {spec}")
+        np.testing.assert_allclose(states, ref_states, **_tol(spec),
+                                   err_msg=f"states differ from the Simulator for {spec}")
+
+
+def check_any_number_of_trials(backend_cls: type[Backend]) -> None:
+    """``forward`` takes any number of trials."""
+    backend, _ = _make(backend_cls, _spec())
+    for n in (1, 7):
+        out, states = backend.forward(_data(2, n)[0])
+        assert out.shape == (n, N_STEPS, N_OUT), f"outputs shape {out.shape} for {n} trials"
+        assert states.shape == (n, N_STEPS, N_REC), f"states shape {states.shape} for {n} trials"
+
+
+def check_weights_round_trip(backend_cls: type[Backend]) -> None:
+    """``get_weights`` returns what was given and ``set_weights`` replaces it exactly."""
+    spec = _spec(dale_ratio=0.8)
+    backend, weights = _make(backend_cls, spec)
+    got = backend.get_weights()
+    for key, value in weights.items():
+        assert key in got, f"get_weights() lacks '{key}'"
+        np.testing.assert_array_equal(got[key], value.astype(got[key].dtype), err_msg=key)
+    other = initialize_weights(spec, np.random.default_rng(99))
+    backend.set_weights(other)
+    got = backend.get_weights()
+    for key, value in other.items():
+        np.testing.assert_array_equal(got[key], value.astype(got[key].dtype), err_msg=key)
+
+
+def check_loss_matches_reference(backend_cls: type[Backend]) -> None:
+    """The loss ``train_step`` reports equals the NumPy loss plus regularisation."""
+    for spec in (_spec(), _spec(dale_ratio=0.8, L2_rec=0.1, L1_out=0.01, L2_firing_rate=0.05)):
+        backend, weights = _make(backend_cls, spec)
+        backend.configure_optimizer("adam", 1e-3, True)
+        x, y, mask = _data(3)
+        reported = backend.train_step(x, y, mask)
+        out, states = Simulator(spec, weights).run_trials(x)
+        expected = loss(spec.loss, out, y, mask) + regularization(spec, weights, states)
+        np.testing.assert_allclose(reported, expected, rtol=1e-4,
+                                   err_msg=f"reported loss differs from the reference for {spec}")
+
+
+def check_training_reduces_loss(backend_cls: type[Backend]) -> None:
+    """A few Adam steps on one batch reduce its loss."""
+    backend, _ = _make(backend_cls, _spec())
+    backend.configure_optimizer("adam", 1e-2, True)
+    x, y, mask = _data(4)
+    losses = [backend.train_step(x, y, mask) for _ in range(40)]
+    assert losses[-1] < 0.8 * losses[0], f"loss went from {losses[0]} to {losses[-1]}"
+
+
+def check_constraints_hold(backend_cls: type[Backend]) -> None:
+    """Dale signs, masked zeros, fixed entries and frozen parameters survive training."""
+    rng = np.random.default_rng(6)
+    fixed = rng.uniform(size=(N_OUT, N_REC)) > 0.5
+    conn_out = (rng.uniform(size=(N_OUT, N_REC)) > 0.2).astype(float)
+    spec = _spec(dale_ratio=0.75, autapses=False, output_connectivity=conn_out,
+                 b_rec_train=False, constraints=(FixedWeights(W_out=fixed),))
+    backend, w0 = _make(backend_cls, spec)
+    backend.configure_optimizer("adam", 5e-2, False)
+    x, y, mask = _data(5)
+    for _ in range(20):
+        backend.train_step(x, y, mask)
+    w1 = backend.get_weights()
+    eff = effective_weights(w1)
+    signs = np.diag(w1["Dale_rec"])
+    assert (eff["W_rec"] * signs[None, :] >= 0).all(), "a Dale sign flipped in W_rec"
+    assert (eff["W_out"][:, signs < 0] == 0).all(), "an inhibitory unit reaches the output"
+    assert (np.diag(eff["W_rec"]) == 0).all(), "an autapse appeared"
+    assert (eff["W_out"][conn_out == 0] == 0).all(), "a masked output entry is not zero"
+    np.testing.assert_array_equal(w1["W_out"][fixed], w0["W_out"][fixed].astype(w1["W_out"].dtype),
+                                  err_msg="a fixed W_out entry changed")
+    np.testing.assert_array_equal(w1["b_rec"], w0["b_rec"].astype(w1["b_rec"].dtype),
+                                  err_msg="b_rec changed although b_rec_train=False")
+    assert not np.array_equal(w1["W_out"], w0["W_out"]), "W_out did not train at all"
+
+
+def check_seeded_determinism(backend_cls: type[Backend]) -> None:
+    """The same seed gives identical losses and weights, noise included."""
+    spec = _spec(rec_noise=0.05) if "rnn" in backend_cls.architectures else _spec(
+        architecture=backend_cls.architectures[0])
+    runs = []
+    for _ in range(2):
+        backend, _ = _make(backend_cls, spec, seed=3)
+        backend.configure_optimizer("adam", 1e-3, True)
+        x, y, mask = _data(7)
+        losses = [backend.train_step(x, y, mask) for _ in range(5)]
+        runs.append((losses, backend.get_weights()))
+    assert runs[0][0] == runs[1][0], f"losses differ under one seed: {runs[0][0]} {runs[1][0]}"
+    for key in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][key], runs[1][1][key], err_msg=key)
+
+
+def check_resume_exact(backend_cls: type[Backend]) -> None:
+    """Weights plus ``get_training_state`` moved to a fresh backend continue identically."""
+    spec = _spec(rec_noise=0.05) if "rnn" in backend_cls.architectures else _spec(
+        architecture=backend_cls.architectures[0])
+    a, _ = _make(backend_cls, spec, seed=4)
+    a.configure_optimizer("adam", 1e-3, True)
+    batches = [_data(20 + i) for i in range(6)]
+    for x, y, m in batches[:3]:
+        a.train_step(x, y, m)
+    b, _ = _make(backend_cls, spec, seed=999)
+    b.set_weights(a.get_weights())
+    b.configure_optimizer("adam", 1e-3, True)
+    b.set_training_state(a.get_training_state())
+    la = [a.train_step(*batch) for batch in batches[3:]]
+    lb = [b.train_step(*batch) for batch in batches[3:]]
+    np.testing.assert_allclose(lb, la, rtol=1e-6, err_msg="resumed losses differ")
+
+
+BACKEND_CHECKS: tuple[Callable[[type[Backend]], None], ...] = (
+    check_forward_matches_simulator,
+    check_any_number_of_trials,
+    check_weights_round_trip,
+    check_loss_matches_reference,
+    check_training_reduces_loss,
+    check_constraints_hold,
+    check_seeded_determinism,
+    check_resume_exact,
+)
+
+
+def backend_checks(backend_cls: type[Backend]) -> Iterator[tuple[str, Callable[[], None]]]:
+    """Yield ``(check name, zero-argument callable)`` for every backend check."""
+    if not (isinstance(backend_cls, type) and issubclass(backend_cls, Backend)):
+        raise TypeError(f"expected a psychcore Backend subclass; received {backend_cls!r}")
+    for check in BACKEND_CHECKS:
+        yield check.__name__, (lambda c=check: c(backend_cls))
