@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_float
 from ._equations import (
     TRANSFER_FUNCTIONS,
     effective_weights,
@@ -25,16 +26,6 @@ from ._equations import (
 from ._rng import SeedLike, as_generator
 
 _sig = TRANSFER_FUNCTIONS["sigmoid"]
-
-
-def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(
-            f"Simulator: {name} must be a positive number; received {type(value).__name__}"
-        )
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"Simulator: {name} must be a positive finite number; received {value}")
-    return float(value)
 
 
 def _numeric_array(value: Any, name: str, expected: str) -> np.ndarray:
@@ -90,8 +81,8 @@ class Simulator:
                 "Simulator needs dt and tau: bind the spec to a task first "
                 "(spec = spec.bind(task)) or pass dt=... and tau=..."
             )
-        self.dt = _positive(dt, "dt")
-        self.tau = _positive(tau, "tau")
+        self.dt = check_float(dt, "dt", "Simulator", low=0.0, low_open=True)
+        self.tau = check_float(tau, "tau", "Simulator", low=0.0, low_open=True)
         self.weights = self._checked_weights(weights)
         self.N_rec = int(spec.N_rec)
         self.N_in = self.weights["W_in"].shape[1]

@@ -5,32 +5,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator
-from numbers import Real
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_float, check_int
 from ._rng import SeedLike, as_generator, legacy_global_rng
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _check_positive_int(value: Any, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{owner}: {name} must be a positive int; received {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive int; received {value}")
-    return int(value)
-
-
-def _check_positive_float(value: Any, name: str, owner: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(
-            f"{owner}: {name} must be a positive number; received {type(value).__name__}"
-        )
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive finite number; received {value}")
-    return float(value)
 
 
 def split_params(params: dict[str, np.ndarray], N: int) -> np.ndarray:
@@ -91,12 +73,12 @@ class Task:
         seed: SeedLike = None,
     ) -> None:
         owner = type(self).__name__
-        self.N_in = _check_positive_int(N_in, "N_in", owner)
-        self.N_out = _check_positive_int(N_out, "N_out", owner)
-        self.N_batch = _check_positive_int(N_batch, "N_batch", owner)
-        self.dt = _check_positive_float(dt, "dt", owner)
-        self.tau = _check_positive_float(tau, "tau", owner)
-        self.T = _check_positive_float(T, "T", owner)
+        self.N_in = check_int(N_in, "N_in", owner)
+        self.N_out = check_int(N_out, "N_out", owner)
+        self.N_batch = check_int(N_batch, "N_batch", owner)
+        self.dt = check_float(dt, "dt", owner, low=0.0, low_open=True)
+        self.tau = check_float(tau, "tau", owner, low=0.0, low_open=True)
+        self.T = check_float(T, "T", owner, low=0.0, low_open=True)
         if self.dt > self.T:
             raise ValueError(
                 f"{owner}: T must be at least dt so that a trial has one step; "
@@ -301,7 +283,7 @@ class Task:
             ``(N_batch, N_steps, N_out)`` and ``(N_batch, N_steps, N_out)`` (mask is 1 where
             the output is trained, 0 elsewhere) and an object array of ``N_batch`` dicts.
         """
-        N = self.N_batch if N_batch is None else _check_positive_int(
+        N = self.N_batch if N_batch is None else check_int(
             N_batch, "N_batch", type(self).__name__
         )
         gen = self._rng if rng is None else as_generator(rng, name="rng")
