@@ -343,7 +343,7 @@ def test_dt_tau_from_spec_or_arguments():
     assert_allclose(sim.alpha, DT / 20.0)
     with pytest.raises(ValueError, match="dt must be a finite number > 0.0; received -1"):
         Simulator(make_spec(), w, dt=-1.0)
-    with pytest.raises(TypeError, match="tau must be a finite number > 0.0; received '50' \(str\)"):
+    with pytest.raises(TypeError, match=r"tau must be a finite number > 0.0; received '50'"):
         Simulator(make_spec(), w, tau="50")
 
 
