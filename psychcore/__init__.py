@@ -40,6 +40,7 @@ from ._plugins import (
     reload_plugins,
     tasks,
 )
+from ._run import RunResult, train_run
 from ._simulator import Simulator
 from ._spec import ModelSpec
 from ._task import Task
@@ -63,6 +64,7 @@ __all__ = [
     "NoAutapses",
     "PluginLoadError",
     "PluginLoadWarning",
+    "RunResult",
     "Simulator",
     "SparseConnectivity",
     "Task",
@@ -84,6 +86,7 @@ __all__ = [
     "reload_plugins",
     "save_weights",
     "tasks",
+    "train_run",
     "validate_weights",
     "write_psychrnn_weights",
 ]

@@ -1,15 +1,21 @@
 """The ``psychcore`` command line.
 
-``psychcore plugins`` lists installed plugins and what each provides; ``psychcore tasks``
-lists the installed tasks with a one-line description. Backends add ``psychcore train``.
+- ``psychcore plugins``: installed plugins, their versions and what each provides;
+- ``psychcore tasks``: installed tasks with a one-line description;
+- ``psychcore train TASK``: train one network into a run directory (see ``psychcore._run``).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
 import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from . import _plugins
 
@@ -59,6 +65,80 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} expects KEY=VALUE; received {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+#: PsychRNN's task constructor arguments and the defaults ``psychcore train`` uses for them.
+TASK_DEFAULTS = {"dt": 10, "tau": 100, "T": 2000, "N_batch": 128}
+
+
+def build_task(name: str, params: dict[str, Any], seed: int) -> Any:
+    """Instantiate the task ``name`` (or ``file.py:Class``) with ``params`` plus defaults."""
+    cls = _plugins.get_task(name)
+    accepted = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in TASK_DEFAULTS.items() if k in accepted}
+    kwargs.update(params)
+    unknown = [k for k in params if k not in accepted
+               and not any(p.kind is p.VAR_KEYWORD for p in accepted.values())]
+    if unknown:
+        raise ValueError(
+            f"task {name} has no parameter {', '.join(unknown)}; its parameters: "
+            f"{', '.join(accepted)}"
+        )
+    task = cls(**kwargs)
+    task.set_seed(seed)
+    return task
+
+
+def build_spec(args: argparse.Namespace) -> Any:
+    """The ModelSpec from ``--spec FILE`` and ``-s KEY=VALUE`` options."""
+    from ._spec import ModelSpec
+
+    base: dict[str, Any] = {}
+    if args.spec:
+        base = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+    base.update(_key_values(args.spec_option, "--spec-option"))
+    for key in ("N_rec", "dale_ratio", "architecture", "rec_noise"):
+        value = getattr(args, key)
+        if value is not None:
+            base[key] = value
+    return ModelSpec.from_dict(base)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ._run import train_run
+
+    if args.resume and args.out is None:
+        raise ValueError("--resume needs --out, the run directory to continue")
+    task = build_task(args.task, _key_values(args.task_param, "--task-param"), args.seed)
+    spec = build_spec(args)
+    out = args.out or Path("runs") / f"{Path(args.task).stem.split(':')[-1]}-" \
+        f"{args.backend}-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = train_run(
+        task, spec, out, backend=args.backend, seed=args.seed, resume=args.resume,
+        training_iters=args.iters, learning_rate=args.learning_rate,
+        loss_epoch=args.loss_epoch, checkpoint_epoch=args.checkpoint_epoch,
+        performance_cutoff=args.performance_cutoff, device=args.device,
+        progress=None if args.progress else False, task_name=args.task,
+    )
+    acc = "n/a" if result.accuracy is None else f"{result.accuracy:.4f}"
+    loss = "n/a" if result.final_loss is None else f"{result.final_loss:.6g}"
+    status = "interrupted, saved" if result.interrupted else "finished"
+    print(f"{status}: {result.epochs} steps, final loss {loss}, validation accuracy {acc}, "
+          f"{result.training_time:.1f} s training; run directory {result.path}")
+    return 130 if result.interrupted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``psychcore`` command."""
     parser = argparse.ArgumentParser(
@@ -71,6 +151,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plugins)
     p = sub.add_parser("tasks", help="list installed tasks")
     p.set_defaults(func=_cmd_tasks)
+    p = sub.add_parser("train", help="train a network on a task into a run directory")
+    p.add_argument("task", help="task name (see `psychcore tasks`) or path/to/file.py:Class")
+    p.add_argument("--backend", default="torch", help="backend name (default: torch)")
+    p.add_argument("-t", "--task-param", action="append", metavar="KEY=VALUE",
+                   help="task constructor argument (JSON value), e.g. -t T=1500 -t coherence=0.2;"
+                        " dt=10 tau=100 T=2000 N_batch=128 by default")
+    p.add_argument("--spec", metavar="FILE", help="ModelSpec JSON file")
+    p.add_argument("-s", "--spec-option", action="append", metavar="KEY=VALUE",
+                   help="ModelSpec field (JSON value), e.g. -s autapses=false -s L2_rec=0.01")
+    p.add_argument("--N-rec", dest="N_rec", type=int, help="recurrent units")
+    p.add_argument("--dale-ratio", type=float, help="fraction of excitatory units")
+    p.add_argument("--architecture", choices=("rnn", "lstm", "gru"))
+    p.add_argument("--rec-noise", type=float, help="recurrent noise")
+    p.add_argument("--iters", type=int, default=50000, help="training trials (default 50000)")
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--loss-epoch", type=int, default=10, help="record every N steps")
+    p.add_argument("--checkpoint-epoch", type=int, default=100)
+    p.add_argument("--performance-cutoff", type=float,
+                   help="stop when the task's accuracy reaches this value")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", help="backend device, e.g. cpu or cuda")
+    p.add_argument("--out", type=Path, help="run directory (must not exist)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar")
+    p.set_defaults(func=_cmd_train)
     return parser
 
 
@@ -81,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, ImportError) as exc:
         print(f"psychcore: error: {exc}", file=sys.stderr)
         return 2
 
