@@ -16,12 +16,17 @@ Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def split_params(params: dict[str, np.ndarray], N: int) -> np.ndarray:
-    """Turn a dict of per-trial arrays into PsychRNN's object array of ``N`` per-trial dicts."""
-    trial_params = np.empty(N, dtype=object)
-    trial_params[:] = [
-        {k: (v[i].item() if v[i].ndim == 0 else v[i]) for k, v in params.items()}
-        for i in range(N)
+    """Turn a dict of per-trial arrays into PsychRNN's object array of ``N`` per-trial dicts.
+
+    Scalars become Python numbers (as ``.item()`` gives); per-trial arrays stay arrays.
+    """
+    keys = list(params)
+    columns = [
+        params[k].tolist() if params[k].ndim == 1 else list(params[k]) for k in keys
     ]
+    trial_params = np.empty(N, dtype=object)
+    trial_params[:] = [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)] \
+        if keys else [{} for _ in range(N)]
     return trial_params
 
 
