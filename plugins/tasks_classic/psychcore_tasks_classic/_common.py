@@ -100,22 +100,38 @@ def check_optional_choice(value: Any, name: str, owner: str, choices: Sequence[i
     return int(value)
 
 
-def check_periods(
-    owner: str, dt: float, T: float, onset_time: float, durations: dict[str, float]
-) -> None:
-    """Check that every period holds a time step and that all of them fit in the trial.
+def resolve_periods(
+    owner: str,
+    dt: float,
+    T: float,
+    given: dict[str, float | None],
+    defaults: dict[str, float],
+) -> dict[str, float]:
+    """Fill in default timings, then check that every period holds a step and all fit in T.
 
     Args:
         owner: The class name, for the error message.
         dt: Time step (ms).
         T: Trial duration (ms).
-        onset_time: Start of the first period (ms).
-        durations: The periods' durations (ms) by argument name, in trial order.
+        given: ``onset_time`` and the periods' durations (ms) by argument name, in trial
+            order; None takes the default.
+        defaults: The default of every name in ``given``.
+
+    Returns:
+        The resolved timings, in the order of ``given``.
 
     Raises:
-        ValueError: If a duration is shorter than ``dt`` (a period shorter than a step can
-            fall between two steps) or if the periods end after ``T``.
+        TypeError: If a timing is not a real number.
+        ValueError: If a timing is negative, a duration is shorter than ``dt`` (a period
+            shorter than a step can fall between two steps) or the periods end after ``T``.
     """
+    values = {
+        name: defaults[name] if value is None
+        else check_real(value, name, owner, minimum=0.0, strict_minimum=name != "onset_time")
+        for name, value in given.items()
+    }
+    onset_time = values["onset_time"]
+    durations = {k: v for k, v in values.items() if k != "onset_time"}
     for name, duration in durations.items():
         if duration < dt:
             raise ValueError(
@@ -130,6 +146,7 @@ def check_periods(
             f"{owner}: the periods must fit in the trial: {names} = {values} = {total:g} ms "
             f"exceeds T = {T:g} ms; shorten the periods or lengthen T"
         )
+    return values
 
 
 def period_starts(onset_time: float, durations: Sequence[float]) -> list[float]:

@@ -12,13 +12,12 @@ from ._common import (
     Period,
     SeedLike,
     batch_noise,
-    check_periods,
-    check_real,
     choice_accuracy,
     full,
     in_period,
     one_hot,
     period_starts,
+    resolve_periods,
     step_noise,
 )
 
@@ -136,14 +135,7 @@ class DelayedDiscrimination(Task):
             "stim_duration_2": stim_duration_2,
             "decision_duration": decision_duration,
         }
-        values = {
-            name: _DEFAULTS[name]
-            if value is None
-            else check_real(value, name, owner, minimum=0.0, strict_minimum=name != "onset_time")
-            for name, value in given.items()
-        }
-        durations = {k: v for k, v in values.items() if k != "onset_time"}
-        check_periods(owner, self.dt, self.T, values["onset_time"], durations)
+        values = resolve_periods(owner, self.dt, self.T, given, _DEFAULTS)
         self.onset_time: float = values["onset_time"]
         self.stim_duration_1: float = values["stim_duration_1"]
         self.delay_duration: float = values["delay_duration"]

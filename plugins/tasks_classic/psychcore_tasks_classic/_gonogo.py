@@ -12,11 +12,11 @@ from ._common import (
     Period,
     SeedLike,
     batch_noise,
-    check_periods,
     check_real,
     full,
     in_period,
     period_starts,
+    resolve_periods,
     step_noise,
     threshold_accuracy,
 )
@@ -96,14 +96,7 @@ class GoNoGo(Task):
             "delay_duration": delay_duration,
             "response_duration": response_duration,
         }
-        values = {
-            name: _DEFAULTS[name]
-            if value is None
-            else check_real(value, name, owner, minimum=0.0, strict_minimum=name != "onset_time")
-            for name, value in given.items()
-        }
-        durations = {k: v for k, v in values.items() if k != "onset_time"}
-        check_periods(owner, self.dt, self.T, values["onset_time"], durations)
+        values = resolve_periods(owner, self.dt, self.T, given, _DEFAULTS)
         self.onset_time: float = values["onset_time"]
         self.stim_duration: float = values["stim_duration"]
         self.delay_duration: float = values["delay_duration"]
