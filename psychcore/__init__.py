@@ -40,6 +40,7 @@ from ._plugins import (
     reload_plugins,
     tasks,
 )
+from ._repro import ReproReport, check_reproducibility
 from ._run import RunResult, train_run
 from ._simulator import Simulator
 from ._spec import ModelSpec
@@ -64,12 +65,14 @@ __all__ = [
     "NoAutapses",
     "PluginLoadError",
     "PluginLoadWarning",
+    "ReproReport",
     "RunResult",
     "Simulator",
     "SparseConnectivity",
     "Task",
     "TrainStatus",
     "backends",
+    "check_reproducibility",
     "default_metric",
     "effective_weights",
     "get_backend",

@@ -2,7 +2,9 @@
 
 - ``psychcore plugins``: installed plugins, their versions and what each provides;
 - ``psychcore tasks``: installed tasks with a one-line description;
-- ``psychcore train TASK``: train one network into a run directory (see ``psychcore._run``).
+- ``psychcore train TASK``: train one network into a run directory (see ``psychcore._run``);
+- ``psychcore repro TASK``: train one spec on several backends from identical numbers and
+  compare them (see ``psychcore._repro``); exit 0 within tolerance, 1 otherwise, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -139,6 +141,43 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 130 if result.interrupted else 0
 
 
+def _cmd_repro(args: argparse.Namespace) -> int:
+    from ._repro import check_reproducibility, report_json
+
+    task = build_task(args.task, _key_values(args.task_param, "--task-param"), args.seed)
+    spec = build_spec(args)
+    if args.float64:
+        spec = spec.replace(dtype="float64")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    seeds = {k: int(v) for k, v in _key_values(args.seed_for, "--seed-for").items()}
+    report = check_reproducibility(task, spec, backends, steps=args.iters, seed=args.seed,
+                                   seeds=seeds, learning_rate=args.learning_rate,
+                                   loss_epoch=args.loss_epoch)
+    print(report.format())
+    if args.json:
+        from ._io import atomic_write_text
+
+        atomic_write_text(args.json, report_json(report), overwrite=True)
+    return 0 if report.ok else 1
+
+
+def _add_network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("task", help="task name (see `psychcore tasks`) or path/to/file.py:Class")
+    p.add_argument("-t", "--task-param", action="append", metavar="KEY=VALUE",
+                   help="task constructor argument (JSON value), e.g. -t T=1500 -t coherence=0.2;"
+                        " dt=10 tau=100 T=2000 N_batch=128 by default")
+    p.add_argument("--spec", metavar="FILE", help="ModelSpec JSON file")
+    p.add_argument("-s", "--spec-option", action="append", metavar="KEY=VALUE",
+                   help="ModelSpec field (JSON value), e.g. -s autapses=false -s L2_rec=0.01")
+    p.add_argument("--N-rec", dest="N_rec", type=int, help="recurrent units")
+    p.add_argument("--dale-ratio", type=float, help="fraction of excitatory units")
+    p.add_argument("--architecture", choices=("rnn", "lstm", "gru"))
+    p.add_argument("--rec-noise", type=float, help="recurrent noise")
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--loss-epoch", type=int, default=10, help="record every N steps")
+    p.add_argument("--seed", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``psychcore`` command."""
     parser = argparse.ArgumentParser(
@@ -152,31 +191,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tasks", help="list installed tasks")
     p.set_defaults(func=_cmd_tasks)
     p = sub.add_parser("train", help="train a network on a task into a run directory")
-    p.add_argument("task", help="task name (see `psychcore tasks`) or path/to/file.py:Class")
+    _add_network_options(p)
     p.add_argument("--backend", default="torch", help="backend name (default: torch)")
-    p.add_argument("-t", "--task-param", action="append", metavar="KEY=VALUE",
-                   help="task constructor argument (JSON value), e.g. -t T=1500 -t coherence=0.2;"
-                        " dt=10 tau=100 T=2000 N_batch=128 by default")
-    p.add_argument("--spec", metavar="FILE", help="ModelSpec JSON file")
-    p.add_argument("-s", "--spec-option", action="append", metavar="KEY=VALUE",
-                   help="ModelSpec field (JSON value), e.g. -s autapses=false -s L2_rec=0.01")
-    p.add_argument("--N-rec", dest="N_rec", type=int, help="recurrent units")
-    p.add_argument("--dale-ratio", type=float, help="fraction of excitatory units")
-    p.add_argument("--architecture", choices=("rnn", "lstm", "gru"))
-    p.add_argument("--rec-noise", type=float, help="recurrent noise")
     p.add_argument("--iters", type=int, default=50000, help="training trials (default 50000)")
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--loss-epoch", type=int, default=10, help="record every N steps")
     p.add_argument("--checkpoint-epoch", type=int, default=100)
     p.add_argument("--performance-cutoff", type=float,
                    help="stop when the task's accuracy reaches this value")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="backend device, e.g. cpu or cuda")
     p.add_argument("--out", type=Path, help="run directory (must not exist)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
     p.set_defaults(func=_cmd_train)
+    p = sub.add_parser("repro", help="train on several backends from identical numbers and "
+                                     "compare (exit 0 when they agree)")
+    _add_network_options(p)
+    p.add_argument("--backends", default="torch,tensorflow",
+                   help="comma-separated backend names (default: torch,tensorflow)")
+    p.add_argument("--iters", type=int, default=200, help="Adam steps per backend (default 200)")
+    p.add_argument("--float64", action="store_true", help="run in float64 (tolerance 1e-9)")
+    p.add_argument("--seed-for", action="append", metavar="BACKEND=SEED",
+                   help="use another seed on one backend (to see a mismatch detected)")
+    p.add_argument("--json", type=Path, help="also write the report as JSON")
+    p.set_defaults(func=_cmd_repro)
     return parser
 
 
