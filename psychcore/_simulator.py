@@ -163,11 +163,27 @@ class Simulator:
         dt: float | None = None,
         tau: float | None = None,
         seed: SeedLike = None,
+        spec: Any = None,
     ) -> Simulator:
-        """Build a simulator from a weights file saved by psychcore (``load_weights``)."""
-        from ._weights import load_weights
+        """Build a simulator from a weights file saved by psychcore or by PsychRNN.
 
-        weights, spec = load_weights(path)
+        Args:
+            path: The ``.npz`` file (its spec JSON beside it is used when present).
+            dt: Time step, when the spec is not bound (e.g. a PsychRNN file).
+            tau: Time constant, likewise.
+            seed: Seed of the recurrent noise.
+            spec: A ModelSpec to use instead of the saved one. Without either, a PsychRNN
+                file is read as PsychRNN's default network: a ReLU rate RNN (or an LSTM/GRU
+                when the shape of ``W_rec`` says so).
+        """
+        from ._spec import ModelSpec
+        from ._weights import infer_architecture, load_weights
+
+        weights, saved = load_weights(path)
+        spec = spec if spec is not None else saved
+        if spec is None:
+            spec = ModelSpec(N_rec=int(np.shape(weights["W_rec"])[1]),
+                             architecture=infer_architecture(weights))
         return cls(spec, weights, dt=dt, tau=tau, seed=seed)
 
     # ------------------------------------------------------------------ checks
