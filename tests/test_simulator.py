@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 import types
 
 import numpy as np
@@ -463,20 +462,13 @@ def test_rnn_step_errors():
         sim.rnn_step(state.tolist(), x_t)
 
 
-def test_from_file_uses_load_weights(monkeypatch, tmp_path):
+def test_from_file_reads_saved_weights_and_spec(tmp_path):
+    from psychcore import save_weights
+
     w = make_weights("gru", masks=True)
     spec = make_spec("gru")
-    seen = []
-
-    def load_weights(path):
-        seen.append(path)
-        return w, spec
-
-    fake = types.ModuleType("psychcore._weights")
-    fake.load_weights = load_weights
-    monkeypatch.setitem(sys.modules, "psychcore._weights", fake)
-    path = tmp_path / "net.npz"
+    path = save_weights(tmp_path / "net", w, spec)
     sim = Simulator.from_file(path, seed=1)
-    assert seen == [path] and sim.architecture == "gru"
+    assert sim.architecture == "gru"
     x = inputs()
     check(sim.run_trials(x), naive_run("gru", w, x))
