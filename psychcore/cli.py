@@ -4,7 +4,10 @@
 - ``psychcore tasks``: installed tasks with a one-line description;
 - ``psychcore train TASK``: train one network into a run directory (see ``psychcore._run``);
 - ``psychcore repro TASK``: train one spec on several backends from identical numbers and
-  compare them (see ``psychcore._repro``); exit 0 within tolerance, 1 otherwise, 2 on bad input.
+  compare them (see ``psychcore._repro``); exit 0 within tolerance, 1 otherwise, 2 on bad input;
+- ``psychcore report RUN_DIR``: the analysis figures of a run as PNG with an ``index.html``
+  (see ``psychcore.analysis``); exit 0 when every applicable figure was written, 1 when one
+  failed, 2 on bad input (no run, an existing report without ``--overwrite``).
 """
 
 from __future__ import annotations
@@ -178,6 +181,31 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("scipy") is None:
+        raise ImportError("psychcore report needs matplotlib and scipy: "
+                          "pip install 'psychcore[analysis]'")
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    from .analysis import write_report
+
+    result = write_report(
+        args.run_dir, overwrite=args.overwrite, n_trials=args.trials, seed=args.seed,
+        fixed_point_inits=args.fixed_point_inits, progress=None if args.progress else False,
+    )
+    print(f"report: {len(result.figures)} figures in {result.path} "
+          f"(open {result.path / 'index.html'})")
+    for name, reason in result.skipped.items():
+        print(f"  skipped {name}: {reason}")
+    for name, error in result.failed.items():
+        print(f"  FAILED {name}: {error.splitlines()[0]}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``psychcore`` command."""
     parser = argparse.ArgumentParser(
@@ -214,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use another seed on one backend (to see a mismatch detected)")
     p.add_argument("--json", type=Path, help="also write the report as JSON")
     p.set_defaults(func=_cmd_repro)
+    p = sub.add_parser("report", help="write the analysis figures of a run as PNG + index.html")
+    p.add_argument("run_dir", type=Path, help="run directory written by `psychcore train`")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR/report")
+    p.add_argument("--trials", type=int, default=256, help="simulated trials (default 256)")
+    p.add_argument("--fixed-point-inits", type=int, default=64,
+                   help="initial states of the fixed-point search (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of trials, noise and search")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 

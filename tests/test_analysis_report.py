@@ -1,0 +1,263 @@
+"""``psychcore report RUN_DIR`` on run directories written without a backend."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import psychcore
+from psychcore import ModelSpec, initialize_weights, save_weights, validate_weights
+from psychcore.analysis import write_report
+from psychcore.cli import main
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("scipy")
+pytest.importorskip("psychcore_tasks_classic")
+
+SIGN = f"{Path(__file__).parent / 'sign_task.py'}:Sign"
+ALL_FIGURES = ("training", "weights", "spectrum", "example_trial", "psychometric",
+               "unit_traces", "pca", "fixed_points", "lesions")
+FAST = ["--trials", "48", "--fixed-point-inits", "24", "--no-progress"]
+
+
+def decision_network(n_pop: int = 16, n_inh: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    """A hand-built Dale network that performs perceptual discrimination.
+
+    Two excitatory pools (one per input channel) excite themselves and a shared inhibitory
+    pool that inhibits both (and itself, which makes it fast); E biases are slightly negative.
+    At zero input the network has three stable states (both pools silent, pool 1 active,
+    pool 2 active) separated by saddles: the stimulus pushes it into the pool with the larger
+    input, which then stays active through the decision period. Output c reads pool c, giving
+    1.0 for the chosen and 0.2 for the other channel.
+    """
+    rng = np.random.default_rng(seed)
+    n = 2 * n_pop + n_inh
+    e1, e2, inh = np.arange(n_pop), np.arange(n_pop, 2 * n_pop), np.arange(2 * n_pop, n)
+    W = np.zeros((n, n))
+    W[np.ix_(e1, e1)] = 1.5 / n_pop
+    W[np.ix_(e2, e2)] = 1.5 / n_pop
+    W[np.ix_(inh, np.r_[e1, e2])] = 1.0 / n_pop
+    W[np.ix_(np.r_[e1, e2], inh)] = 3.0 / n_inh
+    W[np.ix_(inh, inh)] = 2.0 / n_inh
+    W *= 1 + 0.1 * rng.standard_normal(W.shape)
+    W_in = np.zeros((n, 2))
+    W_in[e1, 0] = W_in[e2, 1] = 0.5
+    W_in *= 1 + 0.1 * rng.standard_normal(W_in.shape)
+    b = np.full(n, -0.1)
+    b[inh] = -0.5
+    W_out = np.zeros((2, n))
+    W_out[0, e1] = W_out[1, e2] = 1.0 / n_pop
+    return validate_weights({"W_in": W_in, "W_rec": np.abs(W), "W_out": W_out, "b_rec": b,
+                             "b_out": np.full(2, 0.2), "init_state": np.full((1, n), -0.1),
+                             "dale_ratio": 2 * n_pop / n})
+
+
+def write_metrics(path: Path) -> None:
+    lines = ["epoch,trials,loss,accuracy,stage,elapsed_s"]
+    lines += [f"{10 * e},{640 * e},{0.2 * np.exp(-e / 3) + 0.02:.5f},{0.5 + 0.04 * e:.3f},,"
+              f"{0.1 * e:.2f}" for e in range(1, 11)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def make_run(path: Path, *, run_json: bool = True, metrics: bool = True) -> Path:
+    """A run directory as ``psychcore train`` writes it, built with psychcore's own APIs."""
+    task = psychcore.get_task("PerceptualDiscrimination")(dt=10, tau=100, T=2000, N_batch=64)
+    spec = ModelSpec(N_rec=40, dale_ratio=0.8, rec_noise=0.05).bind(task)
+    path.mkdir()
+    (path / "spec.json").write_text(spec.to_json())
+    save_weights(path / "weights", decision_network(), spec)
+    if run_json:
+        info = {"task": "PerceptualDiscrimination", "task_params": task.get_task_params(),
+                "backend": "none (hand-built)", "seed": 0, "status": "finished"}
+        (path / "run.json").write_text(json.dumps(info))
+    if metrics:
+        write_metrics(path / "metrics.csv")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report_run(tmp_path_factory):
+    run = make_run(tmp_path_factory.mktemp("report") / "run")
+    rc = main(["report", str(run), *FAST])
+    return run, rc
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_report_writes_every_figure_and_an_index(report_run):
+    run, rc = report_run
+    assert rc == 0
+    report = run / "report"
+    html = (report / "index.html").read_text()
+    for name in ALL_FIGURES:
+        png = report / f"{name}.png"
+        assert png.stat().st_size > 10_000, name
+        width, height = png_size(png)
+        assert width >= 300 and height >= 300, (name, width, height)
+        assert f'src="{name}.png"' in html
+    assert html.count("<figcaption>") == len(ALL_FIGURES)
+    assert "PerceptualDiscrimination" in html and "Not applicable" not in html
+    assert not list(run.glob(".report*"))  # no temporary directory left behind
+
+
+def test_report_numbers_describe_the_network(report_run):
+    run, _ = report_run
+    info = json.loads((run / "report" / "report.json").read_text())
+    assert info["failed"] == {} and info["skipped"] == {}
+    notes = info["notes"]
+    assert notes["accuracy"] > 0.8
+    slope, low, high = notes["psychometric"]["slope"]
+    assert 0 < low < slope < high  # choices of output 1 rise with signed coherence
+    # at zero input: silent, pool-1 and pool-2 attractors, and saddles between them
+    fixed = notes["fixed_points"]
+    assert fixed["stability"].count("stable") == 3 and "saddle" in fixed["stability"]
+    assert notes["pca_explained_variance_ratio"][0] > 0.5
+
+
+def test_report_refuses_to_overwrite_unless_asked(report_run, tmp_path, capsys):
+    run, _ = report_run
+    report = run / "report"
+    before = {p.name: p.read_bytes() for p in report.iterdir()}
+    assert main(["report", str(run), *FAST]) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in report.iterdir()} == before
+    # --overwrite replaces the whole directory (a network-only run keeps this test fast)
+    bare = make_run(tmp_path / "bare", run_json=False, metrics=False)
+    assert main(["report", str(bare), *FAST]) == 0
+    names = {p.name for p in (bare / "report").iterdir()}
+    (bare / "report" / "stale.txt").write_text("from an older report")
+    assert main(["report", str(bare), *FAST]) == 2
+    assert main(["report", str(bare), *FAST, "--overwrite"]) == 0
+    assert {p.name for p in (bare / "report").iterdir()} == names
+
+
+def test_report_without_run_json_draws_the_network_figures_only(tmp_path, capsys):
+    run = make_run(tmp_path / "bare", run_json=False, metrics=False)
+    assert main(["report", str(run), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "skipped psychometric: the run has no run.json naming its task" in out
+    written = sorted(p.stem for p in (run / "report").glob("*.png"))
+    assert written == ["spectrum", "weights"]
+    html = (run / "report" / "index.html").read_text()
+    assert "Not applicable" in html and "no metrics.csv records" in html
+
+
+def test_report_of_an_lstm_on_a_task_without_coherence(tmp_path):
+    task = psychcore.get_task(SIGN)(N_batch=8)
+    spec = ModelSpec(N_rec=6, architecture="lstm").bind(task)
+    run = tmp_path / "lstm"
+    run.mkdir()
+    (run / "spec.json").write_text(spec.to_json())
+    save_weights(run / "weights", initialize_weights(spec, rng=0), spec)
+    (run / "run.json").write_text(json.dumps({"task": SIGN,
+                                              "task_params": task.get_task_params()}))
+    result = write_report(run, n_trials=16, fixed_point_inits=4, progress=False)
+    assert result.failed == {}
+    assert set(result.skipped) == {"training", "spectrum", "psychometric", "fixed_points"}
+    assert set(result.figures) == {"weights", "example_trial", "unit_traces", "pca", "lesions"}
+    assert 0.0 <= result.notes["accuracy"] <= 1.0
+
+
+def test_report_progress_bar_and_failed_figures(tmp_path, monkeypatch, capsys):
+    import psychcore.analysis._report as report_module
+
+    def broken(spec, weights, path):
+        raise RuntimeError("spectrum exploded")
+
+    monkeypatch.setattr(report_module, "_spectrum", broken)
+    run = make_run(tmp_path / "bare", run_json=False, metrics=False)
+    result = write_report(run, progress=True)
+    err = capsys.readouterr().err
+    assert "[" + "#" * 24 + "] 3/3 done" in err and "weights" in err
+    assert list(result.failed) == ["spectrum"] and "spectrum exploded" in result.failed["spectrum"]
+    html = (run / "report" / "index.html").read_text()
+    assert "<h2>Failed</h2>" in html and "spectrum exploded" in html
+    assert main(["report", str(run), "--overwrite", "--no-progress"]) == 1  # exit 1: a failure
+    assert "FAILED spectrum: RuntimeError: spectrum exploded" in capsys.readouterr().err
+
+
+class _DrawnCoherence(psychcore.get_task("PerceptualDiscrimination")):
+    """Coherence drawn per trial and not a constructor argument: the report bins it."""
+
+    def __init__(self, dt, tau, T, N_batch):
+        super().__init__(dt, tau, T, N_batch)
+
+
+class _OneOutput(psychcore.Task):
+    """One input, one output, no accuracy function."""
+
+    def __init__(self, N_batch=8):
+        super().__init__(1, 1, 10, 100, 200, N_batch)
+
+    def generate_batch_params(self, batch, N, rng):
+        return {"level": rng.normal(size=N)}
+
+    def batch_function(self, t, params, rng):
+        x = np.broadcast_to(params["level"][:, None, None], (len(params["level"]), t.size, 1))
+        return x, np.array(x), np.ones_like(x)
+
+
+def test_report_on_other_kinds_of_task(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    import psychcore.analysis._report as report_module
+
+    def no_render(fig, path):  # the figures are built but not rasterised (keeps this fast)
+        plt.close(fig)
+        path.write_bytes(b"not rendered")
+
+    monkeypatch.setattr(report_module, "_save", no_render)
+    run = make_run(tmp_path / "drawn", metrics=False)
+    monkeypatch.setattr(report_module, "rebuild_task",
+                        lambda info, seed=0: _DrawnCoherence(10, 100, 2000, 16))
+    result = write_report(run, n_trials=48, fixed_point_inits=8, progress=False)
+    assert result.failed == {} and "psychometric" in result.figures
+    assert "signed coherence (binned)" in result.captions["pca"]
+    assert result.notes["psychometric"]["slope"][0] > 0
+
+    task = _OneOutput()
+    spec = ModelSpec(N_rec=5).bind(task)
+    run = tmp_path / "one"
+    run.mkdir()
+    save_weights(run / "weights", initialize_weights(spec, rng=0), spec)
+    monkeypatch.setattr(report_module, "rebuild_task", lambda info, seed=0: _OneOutput())
+    (run / "run.json").write_text(json.dumps({"task": "OneOutput"}))
+    result = write_report(run, n_trials=8, fixed_point_inits=4, progress=False)
+    assert result.failed == {}
+    assert {"psychometric", "lesions", "training"} <= set(result.skipped)
+    assert {"weights", "spectrum", "example_trial", "unit_traces", "pca", "fixed_points"} == \
+        set(result.figures)
+    assert result.captions["unit_traces"].endswith("averaged over all trials.")
+    assert "units 0, 1, 2, 3, 4" in result.captions["unit_traces"]
+
+
+def test_report_bad_input(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "missing"), "--no-progress"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "--no-progress"]) == 2
+    assert "has no weights.npz" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="run_dir must be a path"):
+        write_report(3)
+    with pytest.raises(ValueError, match="n_trials must be an int >= 2"):
+        write_report(tmp_path, n_trials=1)
+
+
+def test_importing_psychcore_imports_neither_scipy_nor_matplotlib():
+    code = ("import sys, psychcore, psychcore.analysis, psychcore.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('scipy', 'matplotlib')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
