@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 from collections.abc import Mapping
@@ -64,6 +65,8 @@ class Model:
         weights: Initial weights: a weights dict, or a path saved by :meth:`save` (or by
             PsychRNN); drawn from the spec's initialiser when None.
         device: Backend device (``"cpu"``, ``"cuda"``); the backend's default when None.
+        backend_options: Extra keyword arguments for the backend's constructor (see the
+            backend's documentation, e.g. ``{"loop": "unrolled"}`` for TensorFlow).
 
     Example:
         >>> task = psychcore.get_task("PerceptualDiscrimination")(dt=10, tau=100, T=2000,
@@ -81,6 +84,7 @@ class Model:
         seed: SeedLike = None,
         weights: Mapping[str, np.ndarray] | str | os.PathLike | None = None,
         device: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
     ) -> None:
         start = time.perf_counter()
         params = _task_params(task)
@@ -107,7 +111,9 @@ class Model:
             )
         weights = validate_weights(dict(weights), self.spec.architecture)
         self.backend_class = _backend_class(backend)
-        self.backend = self.backend_class(self.spec, weights, seed=backend_rng, device=device)
+        self.backend_options = dict(backend_options or {})
+        self.backend = self.backend_class(self.spec, weights, seed=backend_rng, device=device,
+                                          **self.backend_options)
         self.epoch = 0
         self.losses: list[float] = []
         self.loss_epochs: list[int] = []
@@ -131,6 +137,7 @@ class Model:
         training_weights_path: str | None = None,
         curriculum: Curriculum | None = None,
         optimizer: Any = None,
+        optimizer_options: Mapping[str, Any] | None = None,
         clip_grads: bool | float | None = None,
         performance_cutoff: float | None = None,
         performance_measure: Any = None,
@@ -155,6 +162,7 @@ class Model:
             training_weights_path: Snapshot prefix; snapshots are ``<prefix><epoch>``.
             curriculum: A Curriculum (overrides ``task_or_curriculum``).
             optimizer: Optimiser name or framework object (default ``"adam"``).
+            optimizer_options: Extra keyword arguments for the optimiser (e.g. betas).
             clip_grads: Clip gradients by global norm 1 (True, default), a given norm, or not.
             performance_cutoff: Stop once ``performance_measure`` reaches this value.
             performance_measure: PsychRNN signature ``(x, y, mask, output, epoch, losses,
@@ -177,7 +185,8 @@ class Model:
             "save_weights_path": save_weights_path,
             "save_training_weights_epoch": save_training_weights_epoch,
             "training_weights_path": training_weights_path, "curriculum": curriculum,
-            "optimizer": optimizer, "clip_grads": clip_grads,
+            "optimizer": optimizer, "optimizer_options": optimizer_options,
+            "clip_grads": clip_grads,
             "performance_cutoff": performance_cutoff,
             "performance_measure": performance_measure, "checkpoint_path": checkpoint_path,
             "checkpoint_epoch": checkpoint_epoch, "callback": callback,
@@ -205,6 +214,7 @@ class Model:
             "optimizer": p["optimizer"],
             "learning_rate": float(p["learning_rate"]),
             "clip_grads": p["clip_grads"],
+            **dict(p["optimizer_options"] or {}),
         }
         if config != self._optimizer_config:
             self.backend.configure_optimizer(**config)
@@ -265,6 +275,7 @@ class Model:
         spec: ModelSpec | None = None,
         seed: SeedLike = None,
         device: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
     ) -> Model:
         """Build a model from a saved weights file (psychcore's or PsychRNN's).
 
@@ -279,7 +290,8 @@ class Model:
                     f"{path} has no bound spec beside it; pass task= (a Task or its params)"
                 )
             task = {k: getattr(spec, k) for k in _TASK_KEYS}
-        return cls(task, spec, backend, seed=seed, weights=weights, device=device)
+        return cls(task, spec, backend, seed=seed, weights=weights, device=device,
+                   backend_options=backend_options)
 
     def save_checkpoint(
         self, path: str | os.PathLike, curriculum: Curriculum | None = None
@@ -313,6 +325,7 @@ class Model:
         *,
         curriculum: Curriculum | None = None,
         device: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
     ) -> Model:
         """Rebuild a model exactly as it was when the checkpoint was written.
 
@@ -322,7 +335,7 @@ class Model:
         ck = Checkpoint.load(path)
         spec = ModelSpec.from_json(ck.spec_json)
         model = cls({k: getattr(spec, k) for k in _TASK_KEYS}, spec, backend,
-                    weights=ck.weights, device=device)
+                    weights=ck.weights, device=device, backend_options=backend_options)
         model.batch_rng.bit_generator.state = ck.batch_rng_state
         model.epoch = ck.epoch
         model.losses = list(ck.losses)
@@ -349,7 +362,9 @@ class Model:
 def _jsonable_optimizer(config: dict[str, Any] | None) -> dict[str, Any]:
     if config is None:
         return {}
-    if not isinstance(config["optimizer"], str):
-        # a framework object cannot be stored; the resumed run must pass it again
+    try:
+        json.dumps(config)
+    except TypeError:
+        # a framework object cannot be stored; the resumed run must configure it again
         return {}
     return dict(config)

@@ -420,6 +420,11 @@ def _validated(spec: ModelSpec) -> dict[str, Any]:
     v["train_tau"] = check_bool(spec.train_tau, "train_tau", o)
     v["tau_range"] = tau_range = _tau_range(spec.tau_range)
     v["dtype"] = check_choice(spec.dtype, "dtype", o, DTYPES)
+    if v["train_tau"] and v["architecture"] != "rnn":
+        raise ValueError(
+            f"{o}: train_tau (per-unit time constants) is defined for architecture 'rnn' "
+            f"only; received architecture={v['architecture']!r}"
+        )
     if v["train_tau"] and v["tau"] is not None:
         if tau_range is None and v["dt"] is not None:
             if v["dt"] >= v["tau"]:

@@ -36,6 +36,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "training_weights_path": None,
     "curriculum": None,
     "optimizer": "adam",
+    "optimizer_options": None,
     "clip_grads": True,
     "performance_cutoff": None,
     "performance_measure": None,

@@ -8,6 +8,12 @@
 - ``psychcore report RUN_DIR``: the analysis figures of a run as PNG with an ``index.html``
   (see ``psychcore.analysis``); exit 0 when every applicable figure was written, 1 when one
   failed, 2 on bad input (no run, an existing report without ``--overwrite``).
+- ``psychcore sweep FILE --out DIR``: every combination of a sweep description as its own run
+  directory, locally or on Ray, resumable (see ``psychcore.sweep``); exit 0 when every run
+  finished, 1 when one failed, 2 on bad input (every problem of the file listed), 130 when
+  interrupted.
+- ``psychcore sweep-report DIR --metric M --x AXIS``: a metric against a swept axis, mean ± SEM
+  over seeds, as a figure and a CSV of the numbers plotted.
 """
 
 from __future__ import annotations
@@ -206,6 +212,51 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import Sweep, SweepBusyError, run_sweep
+
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be >= 0; received {args.workers}")
+    if args.ray_address and not args.ray:
+        args.ray = True
+    sweep = Sweep.from_file(args.file)
+    runs = sweep.runs()
+    if args.dry_run:
+        print(f"{len(runs)} runs ({', '.join(sweep.axes)}) into {args.out}:")
+        for run in runs:
+            print(f"  {run.name}")
+        return 0
+    try:
+        result = run_sweep(sweep, args.out, workers=args.workers, use_ray=args.ray,
+                           ray_address=args.ray_address, progress=args.progress)
+    except SweepBusyError as exc:
+        print(f"psychcore: error: {exc}", file=sys.stderr)
+        return 2
+    c = result.counts
+    print(f"{c['finished']}/{c['total']} runs finished ({c['skipped']} earlier), {c['failed']} "
+          f"failed, {c['interrupted']} interrupted; results: "
+          f"{', '.join(str(p) for p in result.files)}")
+    if result.interrupted:
+        return 130
+    return 0 if result.ok else 1
+
+
+def _cmd_sweep_report(args: argparse.Namespace) -> int:
+    from .sweep import plot_sweep
+
+    report = plot_sweep(args.sweep_dir, metric=args.metric, x=args.x, group=args.group,
+                        out=args.out)
+    for row in report.rows:
+        group = f"{row['group']}, " if row["group"] != "" else ""
+        print(f"  {group}{row['x']}: mean {row['mean']:.6g} ± {row['sem']:.3g} (SEM), "
+              f"n={row['n']}" + (f", {row['n_missing']} without a value"
+                                 if row["n_missing"] else ""))
+    if report.pooled:
+        print(f"  (pooled over {', '.join(report.pooled)})")
+    print(f"figure: {report.figure}; numbers: {report.table}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``psychcore`` command."""
     parser = argparse.ArgumentParser(
@@ -252,6 +303,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("sweep", help="train every combination of a sweep description "
+                                     "(TOML/YAML/JSON), locally or on Ray; resumable")
+    p.add_argument("file", type=Path, help="sweep description (see examples/sweeps/README.md)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="sweep directory (rerun the same command to resume it)")
+    p.add_argument("--workers", type=int,
+                   help="local worker processes (default: CPUs // resources.num_cpus; "
+                        "0: in this process)")
+    p.add_argument("--ray", action="store_true", help="run on Ray, one task per run")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="Ray cluster address (implies --ray; default: a local instance)")
+    p.add_argument("--dry-run", action="store_true", help="validate and list the runs")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress on stderr")
+    p.set_defaults(func=_cmd_sweep)
+    p = sub.add_parser("sweep-report", help="plot a metric of a sweep against a swept axis "
+                                            "(mean ± SEM over seeds)")
+    p.add_argument("sweep_dir", type=Path, help="sweep directory written by psychcore sweep")
+    p.add_argument("--metric", default="accuracy",
+                   help="results column: accuracy (default), final_loss, trials_to_criterion,"
+                        " trials, training_time_s, ...")
+    p.add_argument("--x", required=True, help="swept axis on the x axis, e.g. N_rec")
+    p.add_argument("--group", help="swept axis drawn as separate lines")
+    p.add_argument("--out", type=Path,
+                   help="figure path (default SWEEP_DIR/METRIC-by-X.png); the numbers go "
+                        "beside it as .csv")
+    p.set_defaults(func=_cmd_sweep_report)
     return parser
 
 

@@ -163,3 +163,21 @@ def test_bad_inputs():
         model.train("Sign", training_iters=8)
     with pytest.raises(TypeError, match="spec must be a ModelSpec"):
         Model(Sign(), {"N_rec": 3}, backend=NumpyReadoutBackend)
+
+
+def test_backend_and_optimizer_options_reach_the_backend():
+    seen = {}
+
+    class Recording(NumpyReadoutBackend):
+        def __init__(self, spec, weights, *, seed=None, device=None, flavour="plain"):
+            super().__init__(spec, weights, seed=seed, device=device)
+            seen["flavour"] = flavour
+
+        def configure_optimizer(self, optimizer="adam", learning_rate=1e-3, clip_grads=True,
+                                **kwargs):
+            seen["optimizer_kwargs"] = kwargs
+            super().configure_optimizer(optimizer, learning_rate, clip_grads)
+
+    model = Model(Sign(), SPEC, backend=Recording, seed=0, backend_options={"flavour": "x"})
+    model.train(Sign(), training_iters=16, verbosity=False, optimizer_options={"beta": 0.5})
+    assert seen == {"flavour": "x", "optimizer_kwargs": {"beta": 0.5}}
