@@ -350,7 +350,7 @@ def test_aggregate_mean_and_sem_over_seeds(tmp_path):
 def test_sweep_report_writes_the_figure_and_its_numbers(tmp_path, capsys):
     d = _results(tmp_path)
     report = plot_sweep(d, "trials_to_criterion", x="curriculum")
-    assert report.figure == d / "trials_to_criterion-by-training.curriculum.png"
+    assert report.figure == d / "trials_to_criterion-by-curriculum.png"
     assert report.figure.stat().st_size > 1000
     assert report.pooled == ["spec.N_rec"]
     assert main(["sweep-report", str(d), "--metric", "trials_to_criterion", "--x", "N_rec",
@@ -376,5 +376,53 @@ def test_the_examples_are_valid():
     assert sorted({r.seed for r in runs}) == list(range(10))
     cur = next(r.curriculum for r in runs if r.curriculum is not None)
     assert [s["coherence"] for s in cur["stages"]] == [0.7, 0.5, 0.3, 0.1]
-    assert cur["thresholds"] == [0.9] * 4
+    assert cur["thresholds"] == [0.9, 0.9, 0.9, 0.95]
     assert runs[0].task_params["coherence"] == 0.1 and full.criterion_value == 0.9
+    assert runs[0].training["performance_cutoff"] == 0.95
+
+
+def test_the_sweep_waits_for_queued_runs_that_have_not_started(tmp_path, monkeypatch):
+    """Ray queues tasks: a run submitted but not started is still outstanding."""
+    import psychcore.sweep._runner as runner
+
+    class QueueingPool:
+        kind, slots = "ray", 1
+
+        def __init__(self):
+            self.submitted, self.polls = [], 0
+
+        def free(self):
+            return True
+
+        def running(self):
+            return 0  # nothing has started yet, for a while
+
+        def outstanding(self):
+            return len(self.submitted)
+
+        def submit(self, payload):
+            self.submitted.append(payload)
+
+        def poll(self, timeout):
+            self.polls += 1
+            if self.polls < 3:
+                return []
+            done, self.submitted = self.submitted, []
+            return [(p, {"name": p["run"]["name"], "status": "failed", "crashed": True,
+                         "error": "fake failure"}) for p in done]
+
+        def interrupt(self):
+            pass
+
+        def close(self):
+            pass
+
+    pool = QueueingPool()
+    monkeypatch.setattr(runner, "_make_pool", lambda *a: pool)
+    sweep = Sweep(task="PerceptualDiscrimination", seeds=[0, 1, 2])
+    result = run_sweep(sweep, tmp_path, use_ray=True, ray_address="fake", progress=False)
+    assert pool.polls == 3
+    assert [r["status"] for r in result.rows] == ["failed"] * 3
+    assert {r["error"] for r in result.rows} == {"fake failure"}
+    status = json.loads((tmp_path / "seed=0" / "status.json").read_text())
+    assert status["error"] == "fake failure" and status["attempt"] == 1

@@ -145,6 +145,7 @@ def test_a_sweep_runs_locally_in_two_workers(local_sweep):
         assert row["criterion"] == "0.95" and row["backend"] == "torch"
         assert row["version.psychcore"] == psychcore.__version__ and row["version.torch"]
         assert int(row["trials"]) <= 160 and float(row["wall_time_s"]) > 0
+        assert row["stopped_early"] == ("true" if int(row["trials"]) < 160 else "false")
     # losses differ across seeds and sizes, and each is the run's own
     assert len({r["final_loss"] for r in rows}) == 8
     info = json.loads((out / "sweep.json").read_text())
@@ -214,6 +215,8 @@ def test_a_killed_sweep_resumes_only_the_missing_runs(tmp_path):
                                  ).get("status") == "finished"]
     assert 2 <= len(done_before) < 8
     files_before = {name: snapshot(out / name) for name in done_before}
+    with_checkpoint = {r.name for r in sweep.runs() if r.name not in done_before
+                       and (out / r.name / "checkpoint.json").exists()}
     result = run_sweep(sweep, out, workers=2, progress=False)
     assert result.ok and result.counts["skipped"] == len(done_before)
     for name in done_before:
@@ -225,9 +228,13 @@ def test_a_killed_sweep_resumes_only_the_missing_runs(tmp_path):
         assert status["status"] == "finished"
         started_before = (out / ".sweep" / "logs" / f"{name}.log").read_text().count(
             "=== psychcore sweep") == 2
-        # runs interrupted by the kill were attempted a second time, the others once
+        # runs interrupted by the kill were attempted a second time, the others once;
+        # those that had written a checkpoint went on from it
         assert status["attempt"] == (2 if started_before else 1)
+        assert status["mode"] == ("resume" if name in with_checkpoint else "fresh")
         assert int(rows[name]["epochs"]) == 40
+        if name in with_checkpoint:
+            assert "resuming from the checkpoint" in (out / name / "run.log").read_text()
     assert json.loads((out / "sweep.json").read_text())["counts"]["finished"] == 8
 
 
@@ -276,8 +283,12 @@ def test_in_process_runs_and_a_curriculum(tmp_path):
                   grid={"training.curriculum": ["easy", "none"]})
     result = sweep.run(tmp_path, workers=0, progress=False)
     assert result.ok
-    with (tmp_path / "seed=0,curriculum=easy" / "metrics.csv").open() as fh:
-        stages = {row["stage"] for row in csv.DictReader(fh)}
-    assert "0" in stages  # trained through the curriculum's stages
+    def stages(name: str) -> set[str]:
+        with (tmp_path / name / "metrics.csv").open() as fh:
+            return {row["stage"] for row in csv.DictReader(fh)}
+
+    # the curriculum's stage is recorded (it passed the easy stage), none without one
+    assert stages("seed=0,curriculum=easy") & {"1", "2"}
+    assert stages("seed=0,curriculum=none") == {""}
     info = json.loads((tmp_path / "seed=0,curriculum=none" / "run.json").read_text())
     assert info["training"]["performance_cutoff"] == 0.9

@@ -633,7 +633,8 @@ def _axis_groups(sweep: Sweep) -> list[tuple[str, Mapping[str, Any]]]:
 def _check_axes(sweep: Sweep, cls: type | None, found: Problems) -> dict[str, str]:
     seeds = sweep.seeds
     if not isinstance(seeds, list) or not seeds or not all(is_int(s) for s in seeds):
-        found.add("axes", "seeds", expected("a non-empty list of ints >= 0", seeds))
+        found.add("axes", "seeds", expected("a non-empty list of ints >= 0 (or {start = 0, "
+                                            "count = N})", seeds))
         sweep.seeds = [0]
     elif len(set(seeds)) != len(seeds):
         found.add("axes", "seeds", f"repeats a seed: {seeds}")

@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
@@ -83,12 +84,28 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 
+@contextlib.contextmanager
+def _importable_main() -> Iterator[None]:
+    """Hide a ``__main__.__file__`` that is no file (``python - < script``): ``spawn`` would
+    try to run it in the worker, which needs nothing from ``__main__``."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or os.path.exists(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 class _Worker:
     def __init__(self, ctx: Any, threads: int) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True,
                                    name="psychcore-sweep-worker")
-        with _thread_environment(threads):
+        with _thread_environment(threads), _importable_main():
             self.process.start()
         child.close()
         self.payload: dict[str, Any] | None = None
@@ -118,6 +135,10 @@ class LocalPool:
     def running(self) -> int:
         """Runs in progress."""
         return sum(w.payload is not None for w in self._workers)
+
+    def outstanding(self) -> int:
+        """Runs submitted and not ended (all running: the pool queues none)."""
+        return self.running()
 
     def submit(self, payload: dict[str, Any]) -> None:
         """Start ``payload`` on an idle worker (a new one when none is idle)."""
@@ -168,11 +189,12 @@ class LocalPool:
                         w.process.terminate()
 
     def close(self) -> None:
-        """Stop every worker (idle ones cleanly, others after 5 s)."""
+        """Stop every worker: asked to exit, then terminated after a second (an idle worker
+        holds nothing; tearing down an interpreter with torch loaded can take seconds)."""
         for w in self._workers:
             with contextlib.suppress(OSError, ValueError):
                 w.conn.send(None)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 1
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
             if w.process.is_alive():

@@ -43,6 +43,7 @@ class SweepProgress:
         self.start = time.monotonic()
         self.finished = 0
         self.failed = 0
+        self.interrupted = 0
         self.running = 0
         self.durations: list[float] = []
         self._last_draw = 0.0
@@ -51,7 +52,8 @@ class SweepProgress:
     @property
     def pending(self) -> int:
         """Runs neither done nor running."""
-        return self.total - self.skipped - self.finished - self.failed - self.running
+        return (self.total - self.skipped - self.finished - self.failed - self.interrupted
+                - self.running)
 
     def eta(self) -> float | None:
         """Seconds left: mean run time so far x runs left / slots (None before one ends)."""
@@ -68,18 +70,21 @@ class SweepProgress:
         eta = self.eta()
         left = "" if self.pending + self.running == 0 else (
             ", estimating time left" if eta is None else f", ~{duration(eta)} left")
+        stopped = f", {self.interrupted} interrupted" if self.interrupted else ""
         return (f"{done}/{self.total} finished{earlier}, {self.running} running, "
-                f"{self.failed} failed, {self.pending} pending | "
+                f"{self.failed} failed{stopped}, {self.pending} pending | "
                 f"{duration(time.monotonic() - self.start)} elapsed{left}")
 
-    def event(self, text: str) -> None:
-        """Print one event (a run started, finished, failed) with the status."""
+    def event(self, text: str, final: bool = False) -> None:
+        """Print one event (a run finished or failed) with the status (``final``: the last
+        line, after which no status line is drawn)."""
         if not self.enabled:
             return
         if self.tty:
             self._clear()
             self.stream.write(f"sweep: {text}\n")
-            self.draw(force=True)
+            if not final:
+                self.draw(force=True)
         else:
             self.stream.write(f"sweep: {text} [{self.status()}]\n")
         self.stream.flush()

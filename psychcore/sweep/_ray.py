@@ -69,6 +69,10 @@ class RayPool:
         """Always: Ray queues the tasks and starts them as resources free up."""
         return True
 
+    def outstanding(self) -> int:
+        """Runs submitted and not ended (queued by Ray or running)."""
+        return len(self._pending)
+
     def running(self) -> int:
         """Runs that have started (their log was written since they were submitted)."""
         count = 0

@@ -120,8 +120,9 @@ def plot_sweep(
             ``trials``, ``epochs``, ``training_time_s``, ``wall_time_s``.
         x: Swept axis for the x axis (full or short name, e.g. ``spec.N_rec`` or ``N_rec``).
         group: Swept axis drawn as separate lines, or None.
-        out: Figure path (PNG, PDF or SVG); ``SWEEP_DIR/METRIC-by-X.png`` by default. The
-            numbers go to the same path with the suffix ``.csv``.
+        out: Figure path (PNG, PDF or SVG; PNG without a suffix);
+            ``SWEEP_DIR/METRIC-by-X.png`` by default. The numbers go to the same path with
+            the suffix ``.csv``.
 
     Returns:
         A :class:`SweepReport`.
@@ -151,7 +152,10 @@ def plot_sweep(
     pooled = [a for a in axes if a not in ("seed", x, group)
               and len({r[a] for r in rows}) > 1]
     table = aggregate(rows, metric, x, group)
-    figure = Path(out) if out is not None else sweep_dir / f"{metric}-by-{x}.png"
+    short = x.split(".", 1)[-1]
+    figure = Path(out) if out is not None else sweep_dir / f"{metric}-by-{short}.png"
+    if not figure.suffix:
+        figure = figure.with_suffix(".png")
     figure.parent.mkdir(parents=True, exist_ok=True)
     csv_path = figure.with_suffix(".csv")
     _write_table(csv_path, table, x, group)

@@ -2,11 +2,12 @@
 
 Columns: ``run`` (directory name), ``status``, one column per axis (``seed``, ``spec.N_rec``,
 ...), ``final_loss``, ``accuracy`` (final validation accuracy), ``epochs``, ``trials``,
-``trials_to_criterion`` (the trials at which the validation accuracy in ``metrics.csv``
-first reached ``criterion``; empty when it never did), ``criterion``, ``training_time_s``,
-``wall_time_s`` (the last attempt, imports included), ``attempts``, ``backend``, ``error``,
-and ``version.NAME`` for every version ``run.json`` records. Written as ``results.csv`` and,
-when pyarrow is installed, ``results.parquet``.
+``stopped_early`` (training stopped before its budget: performance cutoff reached or
+curriculum complete), ``trials_to_criterion`` (the trials at which the validation accuracy
+in ``metrics.csv`` first reached ``criterion``; empty when it never did), ``criterion``,
+``training_time_s``, ``wall_time_s`` (the last attempt, imports included), ``attempts``,
+``backend``, ``error``, and ``version.NAME`` for every version ``run.json`` records. Written
+as ``results.csv`` and, when pyarrow is installed, ``results.parquet``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from ._worker import STATUS_FILE, read_json
 
 RESULTS_CSV = "results.csv"
 RESULTS_PARQUET = "results.parquet"
-METRIC_COLUMNS = ("final_loss", "accuracy", "epochs", "trials", "trials_to_criterion",
-                  "criterion", "training_time_s", "wall_time_s", "attempts")
+METRIC_COLUMNS = ("final_loss", "accuracy", "epochs", "trials", "stopped_early",
+                  "trials_to_criterion", "criterion", "training_time_s", "wall_time_s",
+                  "attempts")
 TIME_COLUMNS = ("training_time_s", "wall_time_s")
 
 
@@ -40,6 +42,14 @@ def trials_to_criterion(run_dir: Path, criterion: float | None) -> int | None:
             if acc not in (None, "") and float(acc) >= criterion:
                 return int(row["trials"])
     return None
+
+
+def _stopped_early(info: dict[str, Any]) -> bool | None:
+    """Whether training stopped before its budget (cutoff reached, or curriculum complete)."""
+    budget = (info.get("training") or {}).get("training_iters")
+    if budget is None or info.get("trials") is None:
+        return None
+    return int(info["trials"]) < int(budget)
 
 
 def run_status(run_dir: Path) -> str:
@@ -67,6 +77,7 @@ def result_row(run: Any, run_dir: Path, criterion: float | None) -> dict[str, An
         "accuracy": info.get("accuracy") if finished else None,
         "epochs": info.get("epochs"),
         "trials": info.get("trials"),
+        "stopped_early": _stopped_early(info) if finished else None,
         "trials_to_criterion": trials_to_criterion(run_dir, criterion),
         "criterion": criterion,
         "training_time_s": info.get("training_time_s"),

@@ -81,6 +81,10 @@ class InProcessPool:
         """Runs queued or running."""
         return len(self._queue)
 
+    def outstanding(self) -> int:
+        """Runs submitted and not ended."""
+        return len(self._queue)
+
     def submit(self, payload: dict[str, Any]) -> None:
         """Queue a run (it runs in the next :meth:`poll`)."""
         self._queue.append({**payload, "fd_capture": False})
@@ -248,15 +252,16 @@ def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_r
             "finished run. Restore the description or use a new --out directory:\n"
             + "\n".join(conflicts[:20]))
     todo = [r for r in runs if plans[r.name] != "skip"]
-    if todo and not use_ray:
-        _check_backends(todo)
+    if todo and (not use_ray or ray_address is None):
+        _check_backends(todo)  # on a cluster the driver may not have the backend
     n_workers = sweep.default_workers() if workers is None else int(workers)
     threads = max(1, int(round(sweep.num_cpus)))
     rows = {r.name: result_row(r, out / r.name, criterion) for r in runs}
     axes = sweep.axes
     info = {"format": FORMAT, "name": sweep.name, "source": sweep.source_file,
             "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S")),
-            "psychcore": _version(), "description": _jsonable(sweep.to_dict()),
+            "psychcore": _version(), "task": sweep.resolved_task(),
+            "description": _jsonable(sweep.to_dict()),
             "axes": axes, "criterion": criterion}
 
     def save_state() -> None:
@@ -281,7 +286,8 @@ def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_r
         pool = _make_pool(n_workers, use_ray, ray_address, sweep, threads)
         bar.slots = pool.slots
         if pool.kind == "local":
-            where = f"in {pool.size} worker processes ({threads} thread(s) each)"
+            where = (f"in {pool.size} worker process{'es' if pool.size != 1 else ''} "
+                     f"({threads} thread{'s' if threads != 1 else ''} each)")
         else:
             where = {"ray": "on Ray", "in-process": "in this process"}[pool.kind]
         bar.event(f"{len(todo)} of {len(runs)} runs to run {where}"
@@ -293,6 +299,10 @@ def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_r
     def handle(payload: dict[str, Any], result: dict[str, Any]) -> None:
         name = payload["run"]["name"]
         run_dir = Path(payload["dir"])
+        if result.get("crashed") and result["status"] == "interrupted" and not (
+                Path(payload["log"]).exists() or run_dir.exists()):
+            records[name]["status"] = "pending"  # cancelled before it started
+            return
         if result.get("crashed"):
             if is_finished(run_dir):
                 result = {**result, "status": "finished", "error": None}
@@ -317,15 +327,18 @@ def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_r
             acc = "n/a" if row["accuracy"] is None else f"{row['accuracy']:.3f}"
             bar.event(f"finished {name} in {result.get('wall_time_s') or 0:.1f}s "
                       f"(loss {loss}, accuracy {acc})")
+        elif status == "interrupted":
+            bar.interrupted += 1
+            at = f" at epoch {result['epochs']}" if result.get("epochs") else ""
+            bar.event(f"interrupted {name}{at}; rerun the sweep to resume it")
         else:
             bar.failed += 1
-            bar.event(f"{status.upper()} {name}: {result.get('error')} "
-                      f"(log: {run_dir / 'run.log'})")
+            bar.event(f"FAILED {name}: {result.get('error')} (log: {run_dir / 'run.log'})")
         save()
 
     runs_by_name = {r.name: r for r in runs}
     try:
-        while pool is not None and (queue or pool.running()):
+        while pool is not None and (queue or pool.outstanding()):
             submitted = False
             while queue and pool.free():
                 run = queue.pop(0)
@@ -350,7 +363,7 @@ def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_r
             pool.interrupt()
             deadline = time.monotonic() + 60
             with contextlib.suppress(KeyboardInterrupt):
-                while pool.running() and time.monotonic() < deadline:
+                while pool.outstanding() and time.monotonic() < deadline:
                     for payload, result in pool.poll(0.5):
                         handle(payload, result)
     finally:
@@ -361,12 +374,13 @@ def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_r
                 rec["status"] = "interrupted"
                 rows[name] = result_row(runs_by_name[name], out / name, criterion)
         files = save(final=True)
+        ordered = [rows[r.name] for r in runs]
+        counts = _counts(ordered)
+        counts["skipped"] = skipped
+        bar.event(f"done in {time.monotonic() - start:.1f}s: {counts['finished']}/"
+                  f"{counts['total']} finished, {counts['failed']} failed; results in "
+                  f"{files[0]}", final=True)
         bar.close()
-    ordered = [rows[r.name] for r in runs]
-    counts = _counts(ordered)
-    counts["skipped"] = skipped
-    bar.event(f"done in {time.monotonic() - start:.1f}s: {counts['finished']}/{counts['total']}"
-              f" finished, {counts['failed']} failed; results in {files[0]}")
     return SweepResult(out, ordered, counts, files, time.monotonic() - start, interrupted)
 
 

@@ -101,17 +101,29 @@ def capture_output(log: Path, fd_level: bool) -> Iterator[Any]:
                 os.close(saved[1])
 
 
-def limit_threads(threads: int, backend: str) -> None:
-    """Let the run use ``threads`` threads (BLAS/OpenMP variables; torch's intra-op pool)."""
-    for var in THREAD_VARIABLES:
-        os.environ[var] = str(threads)
+@contextlib.contextmanager
+def limit_threads(threads: int, backend: str) -> Iterator[None]:
+    """Let the run use ``threads`` threads (BLAS/OpenMP variables; torch's intra-op pool);
+    the previous settings are restored afterwards."""
+    saved_env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
+    os.environ.update({var: str(threads) for var in THREAD_VARIABLES})
+    torch: Any = None
     if backend == "torch" or "torch" in sys.modules:
-        try:
+        with contextlib.suppress(ImportError):
             import torch
-        except ImportError:
-            return
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+    saved_threads = None if torch is None else torch.get_num_threads()
+    if torch is not None and saved_threads != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        for var, value in saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        if torch is not None and torch.get_num_threads() != saved_threads:
+            torch.set_num_threads(saved_threads)
 
 
 def build_curriculum(run: dict[str, Any]) -> Any:
@@ -178,14 +190,14 @@ def execute_run(payload: dict[str, Any]) -> dict[str, Any]:
               f"({payload['mode']}), host {record['host']}, pid {record['pid']}, "
               f"{record['started']} ===", flush=True)
         try:
-            limit_threads(int(run["threads"]), run["backend"])
-            resume = payload["mode"] == "resume" and checkpoint_loads(run_dir)
-            if payload["mode"] == "resume" and not resume:
-                print("the checkpoint does not load; starting afresh", flush=True)
-                clean_run_dir(run_dir)
-            if resume:
-                print("resuming from the checkpoint", flush=True)
-            result = _train(run, run_dir, resume)
+            with limit_threads(int(run["threads"]), run["backend"]):
+                resume = payload["mode"] == "resume" and checkpoint_loads(run_dir)
+                if payload["mode"] == "resume" and not resume:
+                    print("the checkpoint does not load; starting afresh", flush=True)
+                    clean_run_dir(run_dir)
+                if resume:
+                    print("resuming from the checkpoint", flush=True)
+                result = _train(run, run_dir, resume)
             record["status"] = "interrupted" if result.interrupted else "finished"
         except KeyboardInterrupt:
             record.update(status="interrupted", error="KeyboardInterrupt",
