@@ -1,8 +1,11 @@
 """Training checkpoints: weights, optimiser state, generator states and loop position.
 
-A checkpoint is a pair of files written atomically: ``<path>.npz`` (weights, and the backend's
-training state under keys prefixed ``state/``) and ``<path>.json`` (spec, batch generator state,
-epoch, losses, curriculum position, optimiser settings). Loading never enables pickle.
+A checkpoint is one file, ``<path>.npz``, replaced atomically: the weights, the backend's
+training state under keys prefixed ``state/`` and, under ``meta/json``, the spec, batch
+generator state, epoch, losses, curriculum position and optimiser settings as UTF-8 JSON. So a
+kill at any moment leaves either the previous checkpoint or the new one, never a mixture.
+``<path>.json`` is a human-readable copy of the metadata, written after the ``.npz`` and never
+read back. Loading never enables pickle.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from ._io import atomic_savez, atomic_write_text
 
 STATE_PREFIX = "state/"
+META_KEY = "meta/json"
 FORMAT = "psychcore-checkpoint-1"
 
 
@@ -29,7 +33,7 @@ def _paths(path: str | os.PathLike) -> tuple[Path, Path]:
 
 
 def checkpoint_exists(path: str | os.PathLike) -> bool:
-    """Whether either file of the checkpoint at ``path`` exists."""
+    """Whether a checkpoint (or its metadata copy) exists at ``path``."""
     npz, js = _paths(path)
     return npz.exists() or js.exists()
 
@@ -52,9 +56,6 @@ class Checkpoint:
     def save(self, path: str | os.PathLike) -> Path:
         """Write (or atomically replace) the checkpoint at ``path``."""
         npz, js = _paths(path)
-        arrays = dict(self.weights)
-        arrays.update({STATE_PREFIX + k: v for k, v in self.training_state.items()})
-        atomic_savez(npz, arrays, overwrite=True)
         meta = {
             "format": FORMAT,
             "spec": json.loads(self.spec_json),
@@ -66,7 +67,12 @@ class Checkpoint:
             "curriculum": self.curriculum,
             "extra": self.extra,
         }
-        atomic_write_text(js, json.dumps(meta, indent=1), overwrite=True)
+        text = json.dumps(meta, indent=1)
+        arrays = dict(self.weights)
+        arrays.update({STATE_PREFIX + k: v for k, v in self.training_state.items()})
+        arrays[META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+        atomic_savez(npz, arrays, overwrite=True)
+        atomic_write_text(js, text, overwrite=True)
         return npz
 
     @classmethod
@@ -77,21 +83,22 @@ class Checkpoint:
             FileNotFoundError: If either file is missing.
             ValueError: If the files are not a psychcore checkpoint.
         """
-        npz, js = _paths(path)
-        for p in (npz, js):
-            if not p.exists():
-                raise FileNotFoundError(f"checkpoint file {p} does not exist")
-        meta = json.loads(js.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{js} is not a psychcore checkpoint (format {meta.get('format')!r})")
+        npz, _ = _paths(path)
+        if not npz.exists():
+            raise FileNotFoundError(f"checkpoint file {npz} does not exist")
         weights: dict[str, np.ndarray] = {}
         state: dict[str, np.ndarray] = {}
+        meta: dict[str, Any] = {}
         with np.load(npz, allow_pickle=False) as data:
             for key in data.files:
-                if key.startswith(STATE_PREFIX):
+                if key == META_KEY:
+                    meta = json.loads(data[key].tobytes().decode("utf-8"))
+                elif key.startswith(STATE_PREFIX):
                     state[key[len(STATE_PREFIX):]] = data[key]
                 else:
                     weights[key] = data[key]
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{npz} is not a psychcore checkpoint (format {meta.get('format')!r})")
         return cls(
             weights=weights,
             training_state=state,

@@ -182,7 +182,7 @@ def train_run(
     """
     out = Path(out_dir)
     if resume:
-        if not (out / "checkpoint.json").exists():
+        if not (out / "checkpoint.npz").exists():
             raise FileNotFoundError(f"{out} has no checkpoint to resume")
         model = Model.from_checkpoint(out / "checkpoint", backend=backend,
                                       curriculum=curriculum, device=device)

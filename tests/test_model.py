@@ -181,3 +181,16 @@ def test_backend_and_optimizer_options_reach_the_backend():
     model = Model(Sign(), SPEC, backend=Recording, seed=0, backend_options={"flavour": "x"})
     model.train(Sign(), training_iters=16, verbosity=False, optimizer_options={"beta": 0.5})
     assert seen == {"flavour": "x", "optimizer_kwargs": {"beta": 0.5}}
+
+
+def test_checkpoint_is_one_file_and_files_are_not_private(tmp_path):
+    import stat
+
+    model = make()
+    model.train(Sign(), training_iters=16 * 5, checkpoint_path=str(tmp_path / "ck"),
+                checkpoint_epoch=5, verbosity=False)
+    (tmp_path / "ck.json").unlink()  # the JSON is a readable copy, never read back
+    resumed = Model.from_checkpoint(tmp_path / "ck", backend=NumpyReadoutBackend)
+    assert resumed.epoch == 5
+    mode = stat.S_IMODE((tmp_path / "ck.npz").stat().st_mode)
+    assert mode & stat.S_IRGRP and mode & stat.S_IROTH

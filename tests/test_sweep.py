@@ -286,7 +286,7 @@ def test_plans_of_a_resumed_sweep(tmp_path):
     assert _plan(run, tmp_path / "other", None)[0] == "conflict"
     _fake_run(tmp_path / "killed", "running", None)
     assert _plan(run, tmp_path / "killed", None) == ("clean", None)
-    (tmp_path / "killed" / "checkpoint.json").write_text("{}")
+    (tmp_path / "killed" / "checkpoint.npz").write_bytes(b"")
     assert _plan(run, tmp_path / "killed", None) == ("resume", None)
     assert _plan(run, tmp_path / "killed", {"config_hash": "1" * 16})[0] == "clean"
 

@@ -156,7 +156,7 @@ def _plan(run: RunConfig, run_dir: Path, previous: Mapping[str, Any] | None
         return "fresh", None
     if recorded is not None and recorded != current:
         return "clean", "its configuration changed"
-    if (run_dir / "checkpoint.json").exists():
+    if (run_dir / "checkpoint.npz").exists():
         return "resume", None
     return "clean", None
 

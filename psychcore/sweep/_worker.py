@@ -60,7 +60,7 @@ def checkpoint_loads(run_dir: Path) -> bool:
     """Whether ``run_dir/checkpoint`` exists and reads back."""
     from .._checkpoint import Checkpoint
 
-    if not (run_dir / "checkpoint.json").exists():
+    if not (run_dir / "checkpoint.npz").exists():
         return False
     try:
         Checkpoint.load(run_dir / "checkpoint")
