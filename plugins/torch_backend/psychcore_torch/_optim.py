@@ -1,0 +1,205 @@
+"""Optimisers: resolving names, classes and factories; exporting their state as NumPy.
+
+The state export flattens ``optimizer.state_dict()["state"]`` into NumPy arrays under keys
+``optimizer/<parameter>/<slot>`` (e.g. ``optimizer/W_rec/exp_avg``, ``optimizer/W_rec/step``),
+with suffixes for what is not a tensor: ``#number`` (a Python number, 0-d array), ``#none``
+(an empty array) and ``#list`` (the length; the items follow as ``<key>/<i>``). Hyper-parameters
+are not exported: they come from ``configure_optimizer``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+PREFIX = "optimizer/"
+_UNUSABLE = {"sparseadam": "it needs sparse gradients"}
+
+
+def optimizer_classes() -> dict[str, type]:
+    """``torch.optim`` optimiser classes by lower-case name (``"adam"``, ``"sgd"``, ...)."""
+    import inspect
+
+    import torch
+
+    return {
+        name.lower(): cls
+        for name, cls in vars(torch.optim).items()
+        if inspect.isclass(cls)
+        and issubclass(cls, torch.optim.Optimizer)
+        and cls is not torch.optim.Optimizer
+        and name.lower() not in _UNUSABLE
+    }
+
+
+def make_optimizer(
+    optimizer: Any, params: Sequence[torch.Tensor], learning_rate: float, **kwargs: Any
+) -> torch.optim.Optimizer:
+    """Build an optimiser over ``params``.
+
+    Args:
+        optimizer: A case-insensitive ``torch.optim`` class name, an ``Optimizer`` subclass,
+            or a factory ``fn(params, lr, **kwargs) -> Optimizer``.
+        params: The tensors to optimise.
+        learning_rate: The step size.
+        **kwargs: Passed on to the class or factory.
+
+    Raises:
+        ValueError: For an unknown name (the message lists the valid ones).
+        TypeError: For anything else that is not a class or factory of optimisers.
+    """
+    import torch
+
+    params = list(params)
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key in _UNUSABLE:
+            raise ValueError(f"optimizer {optimizer!r} cannot train these networks: "
+                             f"{_UNUSABLE[key]}")
+        classes = optimizer_classes()
+        if key not in classes:
+            raise ValueError(
+                f"unknown optimizer {optimizer!r}; valid names (case-insensitive): "
+                f"{', '.join(sorted(classes))}"
+            )
+        return classes[key](params, lr=learning_rate, **kwargs)
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer(params, lr=learning_rate, **kwargs)
+    if isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            "optimizer must be a name, a torch.optim.Optimizer subclass or a factory "
+            "fn(params, lr); an optimizer instance is already bound to other parameters "
+            f"(pass type(opt) or a lambda instead of {type(optimizer).__name__}(...))"
+        )
+    if callable(optimizer):
+        built = optimizer(params, learning_rate, **kwargs)
+        if not isinstance(built, torch.optim.Optimizer):
+            raise TypeError(
+                "an optimizer factory must return a torch.optim.Optimizer; "
+                f"{getattr(optimizer, '__name__', optimizer)!r} returned {type(built).__name__}"
+            )
+        return built
+    raise TypeError(
+        "optimizer must be a name, a torch.optim.Optimizer subclass or a factory "
+        f"fn(params, lr); received {type(optimizer).__name__}"
+    )
+
+
+def clip_norm(clip_grads: bool | float | None) -> float | None:
+    """The global-norm bound: True -> 1.0 (PsychRNN), a positive number -> it, False -> None.
+
+    Raises:
+        ValueError: For a number that is not positive and finite.
+        TypeError: For another type.
+    """
+    if clip_grads is None or clip_grads is False:
+        return None
+    if clip_grads is True:
+        return 1.0
+    if not isinstance(clip_grads, Real):
+        raise TypeError(f"clip_grads must be a bool or a number; received "
+                        f"{type(clip_grads).__name__}")
+    value = float(clip_grads)
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"clip_grads must be True, False or a positive number; received "
+                         f"{clip_grads!r}")
+    return value
+
+
+# ---------------------------------------------------------------------- state export
+def _encode(key: str, value: Any, out: dict[str, np.ndarray]) -> None:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        out[key] = value.detach().cpu().numpy().copy()
+    elif value is None:
+        out[key + "#none"] = np.zeros(0, dtype=np.uint8)
+    elif isinstance(value, bool | int | float | np.number):
+        out[key + "#number"] = np.array(value)
+    elif isinstance(value, list | tuple):
+        out[key + "#list"] = np.array(len(value))
+        for i, item in enumerate(value):
+            _encode(f"{key}/{i}", item, out)
+    else:
+        raise TypeError(f"cannot export optimiser state {key!r} of type {type(value).__name__}")
+
+
+def _decode(key: str, flat: dict[str, np.ndarray]) -> Any:
+    import torch
+
+    if key in flat:
+        return torch.from_numpy(np.array(flat[key]))
+    if key + "#none" in flat:
+        return None
+    if key + "#number" in flat:
+        return np.asarray(flat[key + "#number"]).item()
+    if key + "#list" in flat:
+        return [_decode(f"{key}/{i}", flat) for i in range(int(flat[key + "#list"]))]
+    raise KeyError(key)
+
+
+def export_state(opt: torch.optim.Optimizer, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The optimiser's slots and counters as NumPy arrays (keys in the module docstring).
+
+    Args:
+        opt: The optimiser; its parameters are, in order, those called ``names``.
+        names: Parameter names.
+    """
+    out: dict[str, np.ndarray] = {}
+    for index, slots in opt.state_dict()["state"].items():
+        for slot, value in slots.items():
+            _encode(f"{PREFIX}{names[index]}/{slot}", value, out)
+    return out
+
+
+def import_state(
+    opt: torch.optim.Optimizer, names: Sequence[str], state: dict[str, np.ndarray]
+) -> None:
+    """Load what :func:`export_state` returned into ``opt`` (built over the same parameters).
+
+    Raises:
+        ValueError: If the state holds slots of parameters that ``opt`` does not optimise.
+    """
+    flat = {k: v for k, v in state.items() if k.startswith(PREFIX)}
+    slots: dict[str, set[str]] = {}
+    for key in flat:
+        name, _, rest = key[len(PREFIX):].partition("/")
+        slots.setdefault(name, set()).add(rest.split("/")[0].split("#")[0])
+    unknown = sorted(set(slots) - set(names))
+    if unknown:
+        raise ValueError(
+            f"the training state has optimiser slots of {unknown}, which this optimiser does "
+            f"not train (it trains {list(names)}); were the trainable flags changed?"
+        )
+    sd = opt.state_dict()
+    sd["state"] = {
+        names.index(name): {slot: _decode(f"{PREFIX}{name}/{slot}", flat) for slot in sorted(s)}
+        for name, s in slots.items()
+    }
+    opt.load_state_dict(sd)
+
+
+def step_fn(opt: torch.optim.Optimizer) -> Callable[[Callable[[], Any]], Any]:
+    """How to step ``opt`` with a closure that computes loss and gradients.
+
+    LBFGS evaluates the closure itself (possibly several times) and returns the first loss;
+    every other optimiser gets the gradients from one call before its step.
+    """
+    import torch
+
+    if isinstance(opt, torch.optim.LBFGS):
+        return opt.step
+
+    def step(closure: Callable[[], Any]) -> Any:
+        loss = closure()
+        opt.step()
+        return loss
+
+    return step

@@ -1,0 +1,13 @@
+"""psychcore plugin module: registers the ``torch`` backend (without importing torch)."""
+
+from __future__ import annotations
+
+from psychcore import hookimpl
+
+
+@hookimpl
+def psychcore_register_backends() -> list[type]:
+    """Return the backend classes of this distribution."""
+    from ._backend import TorchBackend
+
+    return [TorchBackend]

@@ -1,0 +1,69 @@
+"""Autograd gradients against central differences of the NumPy reference loss (float64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from psychcore_torch import TorchBackend  # noqa: E402
+from torch_helpers import ARCHITECTURES, bound, data, variants  # noqa: E402
+
+from psychcore import Simulator, initialize_weights  # noqa: E402
+from psychcore._equations import loss, regularization  # noqa: E402
+
+N_REC, STEPS, STEP = 5, 6, 1e-6
+
+
+def _reference_loss(spec, weights, d, noise):
+    out, states = Simulator(spec, weights).run_trials(d["x"], rec_noise=spec.rec_noise,
+                                                      noise=noise)
+    return loss(spec.loss, out, d["y"], d["mask"]) + regularization(spec, weights, states)
+
+
+def _central_differences(spec, weights, key, d, noise):
+    grad = np.zeros_like(weights[key], dtype=np.float64)
+    for idx in np.ndindex(grad.shape):
+        values = []
+        for sign in (1.0, -1.0):
+            w = {k: v.copy() for k, v in weights.items()}
+            w[key][idx] += sign * STEP
+            values.append(_reference_loss(spec, w, d, noise))
+        grad[idx] = (values[0] - values[1]) / (2 * STEP)
+    return grad
+
+
+def _check(spec, seed=0):
+    weights = initialize_weights(spec, seed)
+    d = data(seed, n=3, steps=STEPS, n_rec=N_REC)
+    noise = d["noise"] if spec.rec_noise > 0 else None
+    value, grads = TorchBackend(spec, weights).loss_and_gradients(d["x"], d["y"], d["mask"],
+                                                                  noise)
+    np.testing.assert_allclose(value, _reference_loss(spec, weights, d, noise), rtol=1e-12)
+    expected_keys = {k for k in weights if k in {"W_in", "W_rec", "W_out", "b_rec", "b_out",
+                                                 "init_state", "init_cell", "tau_raw"}}
+    assert set(grads) == expected_keys
+    for key, g in grads.items():
+        fd = _central_differences(spec, weights, key, d, noise)
+        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_plain(arch):
+    _check(bound(N_REC, architecture=arch, dtype="float64"))
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_dale_masks_tau_regularisation(arch):
+    kw = dict(variants(N_REC)["dale_masks_no_autapses"])
+    kw.update(L1_rec=0.01, L2_in=0.1, L2_out=0.05, L2_firing_rate=0.1)
+    if arch == "rnn":
+        kw.update(train_tau=True, tau_range=(20.0, 200.0), rec_noise=0.1,
+                  transfer_function="softplus")
+    _check(bound(N_REC, architecture=arch, dtype="float64", **kw), seed=1)
+
+
+@pytest.mark.parametrize("loss_name", ["binary_cross_entropy", "cross_entropy"])
+def test_other_losses(loss_name):
+    _check(bound(N_REC, loss=loss_name, dtype="float64", transfer_function="tanh"), seed=2)
