@@ -120,6 +120,7 @@ class Model:
         self.interrupted = False
         self._optimizer_config: dict[str, Any] | None = None
         self._resumed_from: Path | None = None
+        self._pending_state: dict[str, np.ndarray] | None = None
         self._pending_init_time = time.perf_counter() - start
 
     # -------------------------------------------------------------- training
@@ -216,9 +217,13 @@ class Model:
             "clip_grads": p["clip_grads"],
             **dict(p["optimizer_options"] or {}),
         }
+        config = _normalised(config)
         if config != self._optimizer_config:
             self.backend.configure_optimizer(**config)
             self._optimizer_config = config
+            if self._pending_state is not None:
+                self.backend.set_training_state(self._pending_state)
+                self._pending_state = None
 
     # -------------------------------------------------------------- inference
     def test(self, x: np.ndarray, noise: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -329,8 +334,10 @@ class Model:
     ) -> Model:
         """Rebuild a model exactly as it was when the checkpoint was written.
 
-        Continue with ``model.train(..., checkpoint_path=path)`` and the same arguments as the
-        interrupted run; a ``curriculum`` passed here is moved back to its saved stage.
+        Continue with ``model.train(..., checkpoint_path=path)`` and the other arguments of the
+        interrupted run, with ``training_iters`` the trials still to train
+        (``model.epoch`` steps are done); a ``curriculum`` passed here is moved back to its
+        saved stage.
         """
         ck = Checkpoint.load(path)
         spec = ModelSpec.from_json(ck.spec_json)
@@ -343,7 +350,9 @@ class Model:
         if ck.optimizer:
             model.backend.configure_optimizer(**ck.optimizer)
             model._optimizer_config = dict(ck.optimizer)
-        model.backend.set_training_state(ck.training_state)
+            model.backend.set_training_state(ck.training_state)
+        else:  # a framework optimiser object: restored once train() configures it again
+            model._pending_state = ck.training_state
         if curriculum is not None and ck.curriculum is not None:
             curriculum.stage = ck.curriculum["stage"]
             curriculum.stop_training = ck.curriculum["stop_training"]
@@ -357,6 +366,14 @@ class Model:
             f"Model(architecture={self.spec.architecture!r}, N_rec={self.spec.N_rec}, "
             f"backend={self.backend_class.name!r}, epoch={self.epoch})"
         )
+
+
+def _normalised(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as it comes back from a checkpoint's JSON (tuples become lists), if it can."""
+    try:
+        return json.loads(json.dumps(config))
+    except TypeError:
+        return config
 
 
 def _jsonable_optimizer(config: dict[str, Any] | None) -> dict[str, Any]:

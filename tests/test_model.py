@@ -194,3 +194,17 @@ def test_checkpoint_is_one_file_and_files_are_not_private(tmp_path):
     assert resumed.epoch == 5
     mode = stat.S_IMODE((tmp_path / "ck.npz").stat().st_mode)
     assert mode & stat.S_IRGRP and mode & stat.S_IROTH
+
+
+def test_resume_keeps_optimizer_state_with_tuple_options(tmp_path):
+    opts = {"betas": (0.9, 0.99)}
+    full = make()
+    full.train(Sign(), training_iters=16 * 10, loss_epoch=1, verbosity=False,
+               optimizer_options=opts)
+    part = make()
+    part.train(Sign(), training_iters=16 * 5, loss_epoch=1, verbosity=False,
+               optimizer_options=opts, checkpoint_path=str(tmp_path / "ck"), checkpoint_epoch=5)
+    resumed = Model.from_checkpoint(tmp_path / "ck", backend=NumpyReadoutBackend)
+    resumed.train(Sign(), training_iters=16 * 5, loss_epoch=1, verbosity=False,
+                  optimizer_options=opts, checkpoint_path=str(tmp_path / "ck"))
+    np.testing.assert_array_equal(resumed.losses, full.losses)
