@@ -273,7 +273,6 @@ class TorchBackend(Backend):
         Raises:
             RuntimeError: If :meth:`configure_optimizer` was never called.
         """
-        import torch
 
         opt = self.optimizer
         if opt is None:
@@ -287,7 +286,7 @@ class TorchBackend(Backend):
             value.backward()
             self.net.mask_fixed_grads()
             if self._clip is not None:
-                torch.nn.utils.clip_grad_norm_(params, self._clip)
+                _optim.clip_global_norm_(params, self._clip)
             return value
 
         with self._threads(u.shape[1]):

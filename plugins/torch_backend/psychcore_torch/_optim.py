@@ -24,12 +24,17 @@ _UNUSABLE = {"sparseadam": "it needs sparse gradients"}
 
 
 def optimizer_classes() -> dict[str, type]:
-    """``torch.optim`` optimiser classes by lower-case name (``"adam"``, ``"sgd"``, ...)."""
+    """Optimiser classes by lower-case name: ``torch.optim``'s, with ``"adam"`` PsychRNN's.
+
+    ``"adam"`` is :func:`psychrnn_adam` (the update TensorFlow, Keras and so PsychRNN compute,
+    which the TensorFlow backend uses too); ``torch.optim.Adam`` stays available as
+    ``"torch_adam"`` or by passing the class.
+    """
     import inspect
 
     import torch
 
-    return {
+    classes = {
         name.lower(): cls
         for name, cls in vars(torch.optim).items()
         if inspect.isclass(cls)
@@ -37,6 +42,82 @@ def optimizer_classes() -> dict[str, type]:
         and cls is not torch.optim.Optimizer
         and name.lower() not in _UNUSABLE
     }
+    classes["torch_adam"] = classes["adam"]
+    classes["adam"] = psychrnn_adam()
+    return classes
+
+
+_PSYCHRNN_ADAM: type | None = None
+
+
+def psychrnn_adam() -> type:
+    """Adam exactly as TensorFlow 1 (PsychRNN), Keras and the TensorFlow backend compute it.
+
+    ``m += (g - m)(1 - b1)``, ``v += (g*g - v)(1 - b2)``,
+    ``p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, with ``eps = 1e-8``, and
+    the learning rate and the betas of the bias correction rounded to float32, as Keras holds
+    them. It differs from ``torch.optim.Adam``
+    only in where ``eps`` enters (a relative 1e-5 early in training), which is enough to make
+    two backends drift apart; with this update they take the same steps.
+    """
+    global _PSYCHRNN_ADAM
+    if _PSYCHRNN_ADAM is not None:
+        return _PSYCHRNN_ADAM
+    import torch
+
+    class Adam(torch.optim.Optimizer):
+        """PsychRNN's (TensorFlow's) Adam; see :func:`psychrnn_adam`."""
+
+        def __init__(self, params: Any, lr: float = 1e-3, betas: Sequence[float] = (0.9, 0.999),
+                     eps: float = 1e-8) -> None:
+            super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
+
+        @torch.no_grad()
+        def step(self, closure: Callable | None = None) -> Any:
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                b1, b2 = group["betas"]
+                B1, B2 = float(np.float32(b1)), float(np.float32(b2))
+                lr = float(np.float32(group["lr"]))
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["step"] = torch.zeros((), dtype=torch.float64)
+                        state["exp_avg"] = torch.zeros_like(p)
+                        state["exp_avg_sq"] = torch.zeros_like(p)
+                    state["step"] += 1
+                    t = int(state["step"])
+                    m, v, g = state["exp_avg"], state["exp_avg_sq"], p.grad
+                    m.add_((g - m) * (1.0 - b1))
+                    v.add_((g * g - v) * (1.0 - b2))
+                    alpha = lr * math.sqrt(1.0 - B2**t) / (1.0 - B1**t)
+                    p.sub_(m * alpha / (v.sqrt() + group["eps"]))
+            return loss
+
+    _PSYCHRNN_ADAM = Adam
+    return Adam
+
+
+def clip_global_norm_(params: Sequence[torch.Tensor], clip: float) -> None:
+    """Scale the gradients by ``min(1, clip / global_norm)`` in place, as TensorFlow does.
+
+    (``torch.nn.utils.clip_grad_norm_`` divides by ``norm + 1e-6``, a relative 1e-6 that keeps
+    the two backends from agreeing to float64 precision.)
+    """
+    import torch
+
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    norm = torch.sqrt(sum((g * g).sum() for g in grads))
+    scale = clip / torch.clamp(norm, min=clip)
+    for g in grads:
+        g.mul_(scale)
 
 
 def make_optimizer(
