@@ -52,9 +52,9 @@ def check_float(
     """Check a finite real number inside optional bounds and return it as ``float``."""
     parts = []
     if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low}")
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
     if high is not None:
-        parts.append(f"{'<' if high_open else '<='} {high}")
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
     kind = "a finite number" + (" " + " and ".join(parts) if parts else "")
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{owner}: {name} must be {kind}; received {describe(value)}")

@@ -88,7 +88,7 @@ def test_dale_counts_and_dale_out(ratio, N):
 
 
 def test_dale_errors():
-    with pytest.raises(ValueError, match=r"Dale: ratio must be a finite number > 0.0"):
+    with pytest.raises(ValueError, match=r"Dale: ratio must be a finite number > 0"):
         Dale(0)
     with pytest.raises(TypeError, match=r"Dale: ratio must be .*received 'a' \(str\)"):
         Dale("a")
@@ -140,7 +140,7 @@ def test_sparse_connectivity_fraction_and_reproducibility():
 
 def test_sparse_connectivity_bad_probabilities():
     with pytest.raises(ValueError, match=r"SparseConnectivity: p_rec must be a finite number "
-                                         r"> 0.0 and <= 1.0; received 0.0"):
+                                         r"> 0 and <= 1; received 0.0"):
         SparseConnectivity(0.0)
     with pytest.raises(ValueError, match=r"p_out .* received 1.5"):
         SparseConnectivity(0.5, p_out=1.5)

@@ -306,7 +306,7 @@ def test_get_initializer_errors():
     with pytest.raises(TypeError, match=r"GaussianSpectralRadius: unknown parameter\(s\) "
                                         r"\['alpha'\]; valid parameters"):
         get_initializer("gaussian_spectral_radius", alpha=1.0)
-    with pytest.raises(ValueError, match=r"spec_rad must be a finite number > 0.0; received -1"):
+    with pytest.raises(ValueError, match=r"spec_rad must be a finite number > 0; received -1"):
         GaussianSpectralRadius(spec_rad=-1)
     with pytest.raises(ValueError, match=r"which_rand_init must be one of .* received 'he'"):
         GaussianSpectralRadius(which_rand_init="he")

@@ -340,9 +340,9 @@ def test_dt_tau_from_spec_or_arguments():
     sim = Simulator(make_spec(), w, tau=20.0)  # arguments override the spec
     assert (sim.dt, sim.tau) == (DT, 20.0)
     assert_allclose(sim.alpha, DT / 20.0)
-    with pytest.raises(ValueError, match="dt must be a finite number > 0.0; received -1"):
+    with pytest.raises(ValueError, match="dt must be a finite number > 0; received -1"):
         Simulator(make_spec(), w, dt=-1.0)
-    with pytest.raises(TypeError, match=r"tau must be a finite number > 0.0; received '50'"):
+    with pytest.raises(TypeError, match=r"tau must be a finite number > 0; received '50'"):
         Simulator(make_spec(), w, tau="50")
 
 

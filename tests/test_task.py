@@ -116,9 +116,9 @@ def test_batch_counter_continues_and_params_are_copies():
         ((2, 2, 10, 100, 100, 0), ValueError, "N_batch must be a positive int; received 0"),
         ((2.0, 2, 10, 100, 100, 8), TypeError,
          r"N_in must be a positive int; received 2.0 \(float\)"),
-        ((2, 2, -1, 100, 100, 8), ValueError, "dt must be a finite number > 0.0; received -1.0"),
+        ((2, 2, -1, 100, 100, 8), ValueError, "dt must be a finite number > 0; received -1.0"),
         ((2, 2, 10, "100", 100, 8), TypeError,
-         r"tau must be a finite number > 0.0; received '100' \(str\)"),
+         r"tau must be a finite number > 0; received '100' \(str\)"),
     ],
 )
 def test_constructor_validation(args, exc, match):

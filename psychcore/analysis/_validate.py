@@ -6,14 +6,13 @@ message ``"<function>: <argument> must be <expected>; received <what>"``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 
-from .._checks import describe
+from .._checks import check_choice, check_float, describe
 
 
 def array(
@@ -76,34 +75,8 @@ def array(
     return arr
 
 
-def real(
-    value: Any,
-    name: str,
-    owner: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """A finite real number inside optional bounds, as ``float``."""
-    parts = []
-    if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low:g}")
-    if high is not None:
-        parts.append(f"{'<' if high_open else '<='} {high:g}")
-    kind = "a finite number" + (" " + " and ".join(parts) if parts else "")
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{owner}: {name} must be {kind}; received {describe(value)}")
-    number = float(value)
-    bad = not math.isfinite(number)
-    if low is not None:
-        bad = bad or (number <= low if low_open else number < low)
-    if high is not None:
-        bad = bad or (number >= high if high_open else number > high)
-    if bad:
-        raise ValueError(f"{owner}: {name} must be {kind}; received {value!r}")
-    return number
+real = check_float
+"""A finite real number inside optional bounds, as ``float`` (the core's check)."""
 
 
 def integer(value: Any, name: str, owner: str, *, minimum: int = 1) -> int:
@@ -118,13 +91,7 @@ def integer(value: Any, name: str, owner: str, *, minimum: int = 1) -> int:
 
 def choice(value: Any, name: str, owner: str, choices: Sequence[str]) -> str:
     """One of the strings ``choices``."""
-    if not isinstance(value, str):
-        raise TypeError(
-            f"{owner}: {name} must be one of {tuple(choices)}; received {describe(value)}"
-        )
-    if value not in choices:
-        raise ValueError(f"{owner}: {name} must be one of {tuple(choices)}; received {value!r}")
-    return value
+    return check_choice(value, name, owner, tuple(choices))
 
 
 def weights_mapping(weights: Any, owner: str, keys: Sequence[str] = ("W_rec",)) -> None:
