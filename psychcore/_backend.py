@@ -101,6 +101,24 @@ class Backend(abc.ABC):
                 noise; drawn by the backend when None.
         """
 
+    def loss_and_gradients(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        mask: np.ndarray,
+        noise: np.ndarray | None = None,
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """The objective of one batch and its exact gradients, without an optimiser step
+        (optional; used for gradient checks).
+
+        Gradients are with respect to the raw trainable parameters, before fixed entries are
+        zeroed and before clipping (noise is drawn as in :meth:`train_step` when needed).
+
+        Returns:
+            ``(loss, {name: gradient})`` for every parameter whose flag says it trains.
+        """
+        raise NotImplementedError(f"backend '{self.name}' does not expose its gradients")
+
     @abc.abstractmethod
     def forward(
         self, x: np.ndarray, noise: np.ndarray | None = None
