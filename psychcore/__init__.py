@@ -8,7 +8,7 @@ on the first call to :func:`tasks`, :func:`backends`, :func:`get_task` or :func:
 
 from __future__ import annotations
 
-from ._backend import Backend
+from ._backend import Backend, check_adam_state
 from ._constraints import (
     CellTypeRule,
     ConnectivityMask,
@@ -72,6 +72,7 @@ __all__ = [
     "Task",
     "TrainStatus",
     "backends",
+    "check_adam_state",
     "check_reproducibility",
     "default_metric",
     "effective_weights",

@@ -21,7 +21,7 @@ from ._rng import SeedLike, as_generator
 from ._spec import ModelSpec
 from ._task import Task
 from ._training import resolve_train_params, run_training
-from ._weights import load_weights, save_weights, validate_weights
+from ._weights import load_weights, save_weights, spec_from_weights, validate_weights
 
 _TASK_KEYS = ("N_in", "N_out", "dt", "tau")
 
@@ -63,7 +63,8 @@ class Model:
         backend: A backend name (``"torch"``, ``"tensorflow"``) or Backend class.
         seed: One seed for everything random: initial weights, training batches, noise.
         weights: Initial weights: a weights dict, or a path saved by :meth:`save` (or by
-            PsychRNN); drawn from the spec's initialiser when None.
+            PsychRNN); when None, the file named by a PsychRNN params dict's
+            ``load_weights_path``, else drawn from the spec's initialiser.
         device: Backend device (``"cpu"``, ``"cuda"``); the backend's default when None.
         backend_options: Extra keyword arguments for the backend's constructor (see the
             backend's documentation, e.g. ``{"loop": "unrolled"}`` for TensorFlow).
@@ -92,7 +93,11 @@ class Model:
             if isinstance(task, Task):
                 spec = ModelSpec()
             else:  # a PsychRNN params dict: its task keys are not network keys
-                spec = ModelSpec.from_psychrnn(params, unknown="ignore")
+                network = dict(params)
+                path = network.pop("load_weights_path", None)
+                if path is not None and weights is None:  # PsychRNN loads that file
+                    weights = path
+                spec = ModelSpec.from_psychrnn(network, unknown="ignore")
         if not isinstance(spec, ModelSpec):
             raise TypeError(f"spec must be a ModelSpec; received {type(spec).__name__}")
         self.spec = spec.bind(params)
@@ -285,10 +290,15 @@ class Model:
         """Build a model from a saved weights file (psychcore's or PsychRNN's).
 
         The spec saved beside the weights is used unless ``spec`` is given; ``task`` (or its
-        params) is needed when the spec is not bound (e.g. a PsychRNN file).
+        params) is needed when the spec is not bound (e.g. a PsychRNN file). Without a saved
+        spec, a PsychRNN params dict with ``N_rec`` describes the network; otherwise the
+        weights do (:func:`psychcore._weights.spec_from_weights`: size, architecture and
+        Dale ratio from the file).
         """
         weights, saved_spec = load_weights(path)
         spec = spec or saved_spec
+        if spec is None and not (isinstance(task, Mapping) and "N_rec" in task):
+            spec = spec_from_weights(weights)
         if task is None:
             if spec is None or not spec.is_bound:
                 raise ValueError(

@@ -176,14 +176,12 @@ class Simulator:
                 file is read as PsychRNN's default network: a ReLU rate RNN (or an LSTM/GRU
                 when the shape of ``W_rec`` says so).
         """
-        from ._spec import ModelSpec
-        from ._weights import infer_architecture, load_weights
+        from ._weights import load_weights, spec_from_weights
 
         weights, saved = load_weights(path)
         spec = spec if spec is not None else saved
         if spec is None:
-            spec = ModelSpec(N_rec=int(np.shape(weights["W_rec"])[1]),
-                             architecture=infer_architecture(weights))
+            spec = spec_from_weights(weights)
         return cls(spec, weights, dt=dt, tau=tau, seed=seed)
 
     # ------------------------------------------------------------------ checks

@@ -68,6 +68,25 @@ def infer_architecture(weights: Mapping[str, Any]) -> str:
     return "rnn"
 
 
+def spec_from_weights(weights: Mapping[str, Any]) -> ModelSpec:
+    """The (unbound) spec a weights dict without one describes, e.g. a PsychRNN file's.
+
+    ``N_rec`` and the architecture come from ``W_rec`` (:func:`infer_architecture`),
+    ``dale_ratio`` from the file's ``dale_ratio`` or ``Dale_rec``; the rest are
+    ModelSpec's defaults, which are PsychRNN's (a ReLU rate RNN).
+    """
+    architecture = infer_architecture(weights)
+    ratio = float("nan")
+    if architecture == "rnn":
+        given = weights.get("dale_ratio")
+        ratio = (float(np.asarray(given, dtype=np.float64)) if given is not None
+                 and np.asarray(given).dtype != object else float("nan"))
+        if np.isnan(ratio) and "Dale_rec" in weights:
+            ratio = infer_dale_ratio(np.asarray(weights["Dale_rec"]))
+    return ModelSpec(N_rec=int(np.shape(weights["W_rec"])[1]), architecture=architecture,
+                     dale_ratio=None if np.isnan(ratio) else ratio)
+
+
 def _shape_error(key: str, expected: tuple, got: tuple, why: str = "") -> ValueError:
     return ValueError(
         f"validate_weights: {key} must have shape {expected}{why}; received shape {got}"

@@ -161,7 +161,8 @@ def _cmd_repro(args: argparse.Namespace) -> int:
     seeds = {k: int(v) for k, v in _key_values(args.seed_for, "--seed-for").items()}
     report = check_reproducibility(task, spec, backends, steps=args.iters, seed=args.seed,
                                    seeds=seeds, learning_rate=args.learning_rate,
-                                   loss_epoch=args.loss_epoch)
+                                   loss_epoch=args.loss_epoch, sync_every=args.sync_every,
+                                   sensitivity=args.sensitivity)
     print(report.format())
     if args.json:
         from ._io import atomic_write_text
@@ -289,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated backend names (default: torch,tensorflow)")
     p.add_argument("--iters", type=int, default=200, help="Adam steps per backend (default 200)")
     p.add_argument("--float64", action="store_true", help="run in float64 (tolerance 1e-9)")
+    p.add_argument("--sync-every", type=int, default=1, metavar="N",
+                   help="every N steps, restart every backend from the first one's weights and "
+                        "Adam state (default 1: every step starts from identical numbers; 0: "
+                        "compare free-running trainings, which training's own sensitivity to "
+                        "rounding drives apart on long runs)")
+    p.add_argument("--no-sensitivity", dest="sensitivity", action="store_false",
+                   help="skip the extra run that measures training's own sensitivity")
     p.add_argument("--seed-for", action="append", metavar="BACKEND=SEED",
                    help="use another seed on one backend (to see a mismatch detected)")
     p.add_argument("--json", type=Path, help="also write the report as JSON")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from psychcore import Backend, Simulator
+from psychcore import Backend, Simulator, check_adam_state
 from psychcore._equations import loss, regularization
 from psychcore._rng import as_generator, generator_state_array, set_generator_state
 
@@ -118,6 +118,18 @@ class NumpyReadoutBackend(Backend):
         state["t"] = np.array(self.t)
         state["rng"] = generator_state_array(self.rng)
         return state
+
+    def get_adam_state(self) -> dict[str, np.ndarray]:
+        state = {f"{slot}/{k}": arr.copy() for slot, moments in (("m", self.m), ("v", self.v))
+                 for k, arr in moments.items()}
+        state["step"] = np.array(self.t, dtype=np.int64)
+        return state
+
+    def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
+        step, m, v = check_adam_state(state, {k: arr.shape for k, arr in self.m.items()})
+        self.m = {k: np.array(a, dtype=np.float64) for k, a in m.items()}  # as after a step
+        self.v = {k: np.array(a, dtype=np.float64) for k, a in v.items()}
+        self.t = step
 
     def set_training_state(self, state: dict[str, np.ndarray]) -> None:
         for k in self.m:

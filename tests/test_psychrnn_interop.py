@@ -73,13 +73,59 @@ def test_psychrnn_file_in_simulator_matches_psychrnn_equations(psychrnn_file):
     assert np.diag(np.load(path)["Dale_out"]).min() == -1
 
 
-def test_psychrnn_file_in_a_model(psychrnn_file):
+def _backend(name):
+    if name == "numpy-readout":
+        return NumpyReadoutBackend
+    if name not in psychcore.backends():
+        pytest.skip(f"the {name} backend is not installed")
+    return name
+
+
+BACKENDS = ["numpy-readout", "torch", "tensorflow"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("params", [
+    {"N_in": N_IN, "N_out": N_OUT, "dt": 10, "tau": 100},  # the network from the file
+    {"N_in": N_IN, "N_out": N_OUT, "dt": 10, "tau": 100, "N_rec": N_REC, "dale_ratio": 0.8},
+], ids=["task-params", "psychrnn-params"])
+def test_psychrnn_file_in_a_model(psychrnn_file, backend, params):
     path, weights = psychrnn_file
     x = np.random.default_rng(2).uniform(0, 1, (3, 25, N_IN))
-    params = {"N_in": N_IN, "N_out": N_OUT, "dt": 10, "tau": 100, "N_rec": N_REC}
-    model = Model.load(path, backend=NumpyReadoutBackend, task=params)
+    model = Model.load(path, backend=_backend(backend), task=params)
+    assert (model.spec.N_rec, model.spec.dale_ratio) == (N_REC, 0.8)
     outputs, _ = model.test(x)
     assert np.max(np.abs(outputs - psychrnn_forward(weights, x, alpha=0.1))) < 1e-5
+
+
+@pytest.mark.parametrize("backend", ["simulator", *BACKENDS])
+@pytest.mark.parametrize("name", ["basic_dale", "basic_plain"])
+def test_files_saved_by_psychrnn_itself(backend, name):
+    """Weights and outputs written by PsychRNN 1.0.0 (benchmarks/psychrnn_reference.py)."""
+    path = DATA / "psychrnn" / f"{name}.npz"
+    ref = np.load(DATA / "psychrnn" / f"{name}_io.npz")
+    dt, tau = float(ref["dt"]), float(ref["tau"])
+    if backend == "simulator":
+        outputs, states = Simulator.from_file(path, dt=dt, tau=tau).run_trials(ref["x"])
+    else:
+        model = Model.load(path, backend=_backend(backend),
+                           task={"N_in": 2, "N_out": 2, "dt": dt, "tau": tau})
+        outputs, states = model.test(ref["x"])
+    # PsychRNN computes in float32: its own rounding is ~1e-6 here
+    assert np.max(np.abs(outputs - ref["outputs"])) < 1e-5
+    assert np.max(np.abs(states[:4] - ref["states"])) < 1e-5
+    assert np.max(np.abs(ref["outputs"])) > 0.1  # a trained network, not a silent one
+
+
+def test_psychrnn_params_with_load_weights_path():
+    """PsychRNN's way to load a file: ``params["load_weights_path"]``."""
+    ref = np.load(DATA / "psychrnn" / "basic_dale_io.npz")
+    params = {"N_in": 2, "N_out": 2, "dt": 10.0, "tau": 100.0, "T": 1000, "N_batch": 16,
+              "name": "basic_dale", "N_rec": 20, "dale_ratio": 0.8, "autapses": False,
+              "rec_noise": 0.0, "load_weights_path": str(DATA / "psychrnn" / "basic_dale.npz")}
+    model = Model(params, backend=NumpyReadoutBackend)
+    outputs, _ = model.test(ref["x"])
+    assert np.max(np.abs(outputs - ref["outputs"])) < 1e-5
 
 
 def test_psychrnn_params_dict_and_task_file_train():

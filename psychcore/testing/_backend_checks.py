@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import Backend
+from .._backend import Backend, check_adam_state, implements
 from .._constraints import FixedWeights
 from .._equations import effective_weights, loss, regularization
 from .._init import initialize_weights
@@ -177,6 +177,55 @@ def check_resume_exact(backend_cls: type[Backend]) -> None:
     np.testing.assert_allclose(lb, la, rtol=1e-6, err_msg="resumed losses differ")
 
 
+def check_adam_state_portable(backend_cls: type[Backend]) -> None:
+    """(Only for backends that implement ``get_adam_state``.) The portable Adam state has
+    the documented keys and shapes, starts at step 0 with zero moments, and a fresh backend
+    given the weights and that state continues exactly as the original."""
+    spec = _spec(architecture=backend_cls.architectures[0])
+    a, _ = _make(backend_cls, spec, seed=5)
+    a.configure_optimizer("adam", 1e-2, True)
+    weights = a.get_weights()
+    trained = {k: np.shape(weights[k]) for k in
+               ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "init_cell", "tau_raw")
+               if k in weights and getattr(spec, f"{k}_train", True)}
+    state = a.get_adam_state()
+    names = sorted(k.partition("/")[2] for k in state if k.startswith("m/"))
+    assert set(names) <= set(trained), f"Adam state of untrained or unknown arrays: {names}"
+    step, m, v = check_adam_state(state, {k: trained[k] for k in names})
+    assert step == 0, f"a fresh Adam state has step {step}, expected 0"
+    assert all(not np.any(arr) for arr in (*m.values(), *v.values())), "fresh moments not zero"
+    batches = [_data(30 + i) for i in range(6)]
+    for x, y, mask in batches[:3]:
+        a.train_step(x, y, mask)
+    state = a.get_adam_state()
+    assert int(state["step"]) == 3, f"after 3 steps the Adam state has step {state['step']}"
+    b, _ = _make(backend_cls, spec, seed=998)
+    b.configure_optimizer("adam", 1e-2, True)
+    b.set_weights(a.get_weights())
+    b.set_adam_state(state)
+    for key, value in b.get_adam_state().items():
+        np.testing.assert_array_equal(value, state[key], err_msg=f"Adam state {key} not loaded")
+    la = [a.train_step(*batch) for batch in batches[3:]]
+    lb = [b.train_step(*batch) for batch in batches[3:]]
+    np.testing.assert_allclose(lb, la, rtol=1e-6, err_msg="losses after loading differ")
+    wa, wb = a.get_weights(), b.get_weights()
+    for key in names:
+        np.testing.assert_allclose(wb[key], wa[key], **_tol(spec), err_msg=key)
+    bad = dict(state)
+    bad[f"m/{names[0]}"] = np.zeros((1, 2, 3))
+    try:
+        b.set_adam_state(bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("set_adam_state accepted a moment of the wrong shape")
+
+
+#: Checks of optional capabilities, run when the backend implements the named methods.
+OPTIONAL_CHECKS: dict[Callable[[type[Backend]], None], tuple[str, ...]] = {
+    check_adam_state_portable: ("get_adam_state", "set_adam_state"),
+}
+
 BACKEND_CHECKS: tuple[Callable[[type[Backend]], None], ...] = (
     check_forward_matches_simulator,
     check_any_number_of_trials,
@@ -195,3 +244,6 @@ def backend_checks(backend_cls: type[Backend]) -> Iterator[tuple[str, Callable[[
         raise TypeError(f"expected a psychcore Backend subclass; received {backend_cls!r}")
     for check in BACKEND_CHECKS:
         yield check.__name__, (lambda c=check: c(backend_cls))
+    for check, methods in OPTIONAL_CHECKS.items():
+        if implements(backend_cls, *methods):
+            yield check.__name__, (lambda c=check: c(backend_cls))

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from psychcore import Backend, validate_weights
+from psychcore import Backend, check_adam_state, validate_weights
 from psychcore._rng import SeedLike, as_generator
 
 from ._losses import loss_function
@@ -362,6 +362,48 @@ class TensorFlowBackend(Backend):
         else:
             self._pending_state = opt_state or None
         self._gen.reset(rng_state.astype(np.int64))
+
+    def _adam(self) -> Any:
+        opt = self._fns.optimizer
+        if opt is None:
+            raise RuntimeError("call configure_optimizer('adam') before reading or loading its "
+                               "state")
+        if not isinstance(opt, self._tf.keras.optimizers.Adam) or getattr(opt, "amsgrad", False):
+            raise ValueError(f"the portable Adam state needs optimizer 'adam'; this backend "
+                             f"trains with {type(opt).__name__}")
+        return opt
+
+    def get_adam_state(self) -> dict[str, np.ndarray]:
+        """Adam's step count and moments, portable to other backends
+        (see :func:`psychcore.check_adam_state`).
+
+        Raises:
+            ValueError: If the optimiser is not Adam.
+            RuntimeError: If no optimiser is configured.
+        """
+        state = optimizer_state(self._adam(), self._net.trainable)
+        out = {"step": np.array(int(state[f"{STATE_PREFIX}iteration"]), dtype=np.int64)}
+        for name in self._net.trainable:
+            out[f"m/{name}"] = state[f"{STATE_PREFIX}{name}/momentum"]
+            out[f"v/{name}"] = state[f"{STATE_PREFIX}{name}/velocity"]
+        return out
+
+    def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
+        """Load a portable Adam state (e.g. from another backend); weights are not touched.
+
+        Raises:
+            ValueError: If the optimiser is not Adam, or keys or shapes do not fit.
+            RuntimeError: If no optimiser is configured.
+        """
+        opt = self._adam()
+        trainable = self._net.trainable
+        step, m, v = check_adam_state(state, {k: tuple(var.shape)
+                                              for k, var in trainable.items()})
+        flat = {f"{STATE_PREFIX}iteration": np.array(step, dtype=np.int64)}
+        for name in trainable:
+            flat[f"{STATE_PREFIX}{name}/momentum"] = m[name]
+            flat[f"{STATE_PREFIX}{name}/velocity"] = v[name]
+        set_optimizer_state(opt, trainable, flat)
 
     def __repr__(self) -> str:
         return (f"TensorFlowBackend(architecture={self.spec.architecture!r}, "

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from psychcore import Backend, validate_weights
+from psychcore import Backend, check_adam_state, validate_weights
 from psychcore._rng import SeedLike, as_generator
 
 from . import _losses, _optim
@@ -350,6 +350,65 @@ class TorchBackend(Backend):
             self._pending = optimizer_part or None
         else:
             _optim.import_state(self.optimizer, self._names, optimizer_part)
+
+    def _adam(self) -> Any:
+        import torch
+
+        opt = self.optimizer
+        if opt is None:
+            raise RuntimeError("call configure_optimizer('adam') before reading or loading its "
+                               "state")
+        is_adam = isinstance(opt, _optim.psychrnn_adam()) or (
+            type(opt) is torch.optim.Adam and not opt.defaults.get("amsgrad"))
+        if not is_adam:
+            raise ValueError(f"the portable Adam state needs optimizer 'adam'; this backend "
+                             f"trains with {type(opt).__name__}")
+        return opt
+
+    def get_adam_state(self) -> dict[str, np.ndarray]:
+        """Adam's step count and moments, portable to other backends
+        (see :func:`psychcore.check_adam_state`).
+
+        Raises:
+            ValueError: If the optimiser is not Adam.
+            RuntimeError: If no optimiser is configured.
+        """
+        opt = self._adam()
+        out: dict[str, np.ndarray] = {}
+        steps = set()
+        for name in self._names:
+            param = self.net.params[name]
+            slots = opt.state.get(param) or {}
+            for key, slot in (("m", "exp_avg"), ("v", "exp_avg_sq")):
+                out[f"{key}/{name}"] = (slots[slot].detach().cpu().numpy().copy() if slots else
+                                        np.zeros(tuple(param.shape), np.dtype(self.spec.dtype)))
+            steps.add(int(slots["step"]) if slots else 0)
+        if len(steps) > 1:
+            raise RuntimeError(f"Adam's parameters have taken different numbers of steps "
+                               f"({sorted(steps)}); the state is not portable")
+        out["step"] = np.array(steps.pop(), dtype=np.int64)
+        return out
+
+    def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
+        """Load a portable Adam state (e.g. from another backend); weights are not touched.
+
+        Raises:
+            ValueError: If the optimiser is not Adam, or keys or shapes do not fit.
+            RuntimeError: If no optimiser is configured.
+        """
+        import torch
+
+        opt = self._adam()
+        params = {name: self.net.params[name] for name in self._names}
+        step, m, v = check_adam_state(state, {k: tuple(p.shape) for k, p in params.items()})
+        for name, param in params.items():
+            opt.state.pop(param, None)
+            if step:
+                opt.state[param] = {
+                    "step": torch.tensor(float(step), dtype=torch.float64),
+                    "exp_avg": torch.tensor(m[name], dtype=param.dtype, device=param.device),
+                    "exp_avg_sq": torch.tensor(v[name], dtype=param.dtype, device=param.device),
+                }
 
     def __repr__(self) -> str:
         s = self.spec
