@@ -12,17 +12,17 @@ from initial weights one unit in the last place (ulp) apart follows the same pat
 steps; then learning enters a stretch where a difference grows about tenfold every ten steps,
 and after 200 steps two float32 runs of the *same* backend end ~0.2 apart in their weights and
 loss curves (float64: ~1e-7 and ~1e-6; the report prints this measurement). An LSTM in float32
-can turn a 1e-7 difference into 1e-1 within ten steps. Two backends that round differently
-drift apart the same way, so comparing two free-running trainings measures the problem's
-sensitivity, not the backends. By default (``sync_every=1``) every backend but the first
-therefore starts each step from the first backend's weights and Adam state
-(:meth:`Backend.get_adam_state`, portable between backends). Every step of the run, wherever
-training takes the network, is then computed from identical numbers, and must give the same
-loss (the forward pass) and the same weight update (gradients, clipping and Adam). The first
-backend is never reset: its run is an ordinary training. ``sync_every=N`` restarts every N
-steps; ``sync_every=0`` compares free-running trainings. The report includes the first
-backend's own sensitivity (a second run of it from initial weights nudged by one ulp), so a
-free-running mismatch can be read against it.
+can turn a 1e-7 difference into 1e-1 within ten steps, and two free-running float64 LSTMs
+(N_batch=128) end 0.2 apart. Two backends that round differently drift apart the same way, so
+comparing two free-running trainings measures the problem's sensitivity, not the backends. By
+default (``sync_every=1``) every backend but the first therefore starts each step from the
+first backend's weights and Adam state (:meth:`Backend.get_adam_state`, portable between
+backends). Every step of the run, wherever training takes the network, is then computed from
+identical numbers, and must give the same loss (the forward pass) and the same weight update
+(gradients, clipping and Adam). The first backend is never reset: its run is an ordinary
+training. ``sync_every=N`` restarts every N steps; ``sync_every=0`` compares free-running
+trainings. The report includes the first backend's own sensitivity (a second run of it from
+initial weights nudged by one ulp), so a free-running mismatch can be read against it.
 
 Differences are *normwise relative*: ``max|a - b| / max|a|`` over the compared array (over each
 weight matrix, then the largest), which stays meaningful where entries are near zero. "Weight
@@ -32,14 +32,14 @@ update's own size; "loss curve" compares the losses recorded every ``loss_epoch`
 Tolerances (:data:`TOLERANCES`) and why (measurements: ``benchmarks/bench_repro.py``, 200 steps
 on PerceptualDiscrimination, rate RNN with and without Dale's law, LSTM, GRU, N_batch 32 and
 128). In float64 both frameworks evaluate the same equations to ~1e-16 per operation; the
-largest difference measured is 6e-13 (a weight update), so 1e-9 leaves room for rounding
-without hiding a wrong equation, which shows up at 1e-3 or worse. In float32 the per-operation
-error is ~1e-7: losses, final weights and outputs are held to 1e-3 (measured: 2e-6 at worst).
-Weight updates are held to 2e-2: Adam divides every gradient entry by the root of its running
-mean square, so an entry whose gradient is near zero still takes a step of about the learning
-rate, set by that gradient's rounding error (measured: 2.6e-3 of the largest update, LSTM). The
-Simulator (float64) is compared with each trained float32 network at 1e-4. To check an equation
-to rounding precision, use float64 (``--float64``).
+largest difference measured with restarts before every step is 2e-12 (a weight update), so 1e-9
+leaves room for rounding without hiding a wrong equation, which shows up at 1e-3 or worse. In
+float32 the per-operation error is ~1e-7: losses, final weights and outputs are held to 1e-3
+(measured: 3e-6 at worst). Weight updates are held to 2e-2: Adam divides every gradient entry
+by the root of its running mean square, so an entry whose gradient is near zero still takes a
+step of about the learning rate, set by that gradient's rounding error (measured: 2.7e-3 of the
+largest update). The Simulator (float64) is compared with each trained float32 network at 1e-4.
+To check an equation to rounding precision, use float64 (``--float64``).
 """
 
 from __future__ import annotations
