@@ -21,8 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-CODE_COHERENCES = (0.1, 0.3, 0.5, 0.7)
-
 
 def psychrnn_trials(seed: int) -> int:
     """Trials PsychRNN's Basic model needs to reach 90% (NumPy and TF seeded with ``seed``)."""
@@ -54,16 +52,9 @@ def psychcore_trials(seed: int, coherence: str, backend: str) -> int:
     import psychcore
     from psychcore import Model, ModelSpec
 
-    base = psychcore.get_task("PerceptualDiscrimination")
-
-    class CodeCoherences(base):
-        def generate_batch_params(self, batch, N, rng):
-            params = super().generate_batch_params(batch, N, rng)
-            params["coherence"] = rng.choice(CODE_COHERENCES, size=N)
-            return params
-
-    cls = CodeCoherences if coherence == "psychrnn-code" else base
-    task = cls(dt=10, tau=100, T=2000, N_batch=128, seed=seed)
+    cls = psychcore.get_task("PerceptualDiscrimination")
+    coherences = cls.PSYCHRNN_CODE_COHERENCES if coherence == "psychrnn-code" else None
+    task = cls(dt=10, tau=100, T=2000, N_batch=128, coherences=coherences, seed=seed)
     model = Model(task, ModelSpec(N_rec=50, dale_ratio=0.8), backend=backend, seed=seed)
     model.train(task, training_iters=200_000, learning_rate=1e-3, performance_cutoff=0.9,
                 loss_epoch=1, verbosity=False)

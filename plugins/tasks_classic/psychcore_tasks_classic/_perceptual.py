@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,10 @@ class PerceptualDiscrimination(Task):
 
     ``N_in = 2``, ``N_out = 2``. Per trial, unless fixed by the constructor:
 
-    - ``coherence`` ~ Exponential(scale=1/5);
+    - ``coherence`` ~ Exponential(scale=1/5) (as PsychRNN documents it), or uniform over
+      ``coherences`` when given (PsychRNN 1.0.0's code draws from ``(0.1, 0.3, 0.5, 0.7)``,
+      an easier task: ``coherences=PerceptualDiscrimination.PSYCHRNN_CODE_COHERENCES``
+      reproduces it);
     - ``direction`` uniform in {0, 1};
     - ``onset_time`` uniform in ``[0, T/2)``; ``stim_duration`` uniform in
       ``[T/8, 3T/8)``; the stimulus period is ``[onset_time, onset_time + stim_duration)``;
@@ -67,6 +71,8 @@ class PerceptualDiscrimination(Task):
         N_batch: Trials per batch.
         coherence: Fixed coherence (>= 0) for every trial; drawn per trial when ``None``.
         direction: Fixed direction (0 or 1) for every trial; drawn per trial when ``None``.
+        coherences: Values (>= 0) to draw each trial's coherence from, uniformly; ``None``
+            draws from Exponential(scale=1/5). Not together with ``coherence``.
         seed: Seed or ``numpy.random.Generator`` of the task's draws.
 
     Attributes:
@@ -78,6 +84,8 @@ class PerceptualDiscrimination(Task):
     )
     hi: float = 1.0
     lo: float = 0.2
+    #: The coherences PsychRNN 1.0.0's code draws from (its documentation: Exponential(1/5)).
+    PSYCHRNN_CODE_COHERENCES: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
 
     def __init__(
         self,
@@ -88,6 +96,7 @@ class PerceptualDiscrimination(Task):
         coherence: float | None = None,
         direction: int | None = None,
         *,
+        coherences: Sequence[float] | None = None,
         seed: SeedLike = None,
     ) -> None:
         super().__init__(2, 2, dt, tau, T, N_batch, seed=seed)
@@ -101,6 +110,19 @@ class PerceptualDiscrimination(Task):
             None if coherence is None else check_real(coherence, "coherence", owner, minimum=0.0)
         )
         self.direction: int | None = check_optional_choice(direction, "direction", owner, (0, 1))
+        self.coherences: tuple[float, ...] | None = None
+        if coherences is not None:
+            if coherence is not None:
+                raise ValueError(f"{owner}: give coherence (one value for every trial) or "
+                                 f"coherences (values to draw from), not both")
+            if isinstance(coherences, str | bytes) or not isinstance(coherences, Sequence):
+                raise TypeError(f"{owner}: coherences must be a sequence of numbers; received "
+                                f"{type(coherences).__name__}")
+            if not coherences:
+                raise ValueError(f"{owner}: coherences must hold at least one value; "
+                                 f"received {coherences!r}")
+            self.coherences = tuple(check_real(c, f"coherences[{i}]", owner, minimum=0.0)
+                                    for i, c in enumerate(coherences))
         self.stim_noise: float = 0.1
 
     # ------------------------------------------------------------------ per-step path
@@ -112,7 +134,12 @@ class PerceptualDiscrimination(Task):
             ``onset_time`` (float, ms) and ``stim_duration`` (float, ms).
         """
         rng = self.rng
-        coherence = float(rng.exponential(0.2)) if self.coherence is None else self.coherence
+        if self.coherence is not None:
+            coherence = self.coherence
+        elif self.coherences is not None:
+            coherence = float(rng.choice(self.coherences))
+        else:
+            coherence = float(rng.exponential(0.2))
         direction = int(rng.integers(2)) if self.direction is None else self.direction
         return {
             "coherence": coherence,
@@ -145,10 +172,12 @@ class PerceptualDiscrimination(Task):
         self, batch: int, N: int, rng: np.random.Generator
     ) -> dict[str, np.ndarray]:
         """Parameters of ``N`` trials as arrays (the keys of :meth:`generate_trial_params`)."""
-        if self.coherence is None:
-            coherence = rng.exponential(0.2, size=N)
-        else:
+        if self.coherence is not None:
             coherence = np.full(N, self.coherence)
+        elif self.coherences is not None:
+            coherence = rng.choice(np.asarray(self.coherences), size=N)
+        else:
+            coherence = rng.exponential(0.2, size=N)
         if self.direction is None:
             direction = rng.integers(2, size=N, dtype=np.int64)
         else:

@@ -18,6 +18,7 @@ SETTINGS = {"dt": 10, "tau": 100, "T": 2000, "N_batch": 16}
 @parametrize_with_checks([
     PerceptualDiscrimination(**SETTINGS),
     PerceptualDiscrimination(**SETTINGS, coherence=0.1, direction=1),
+    PerceptualDiscrimination(**SETTINGS, coherences=(0.1, 0.3, 0.5, 0.7)),
     DelayedDiscrimination(**SETTINGS),
     MatchToCategory(**SETTINGS),
     MatchToCategory(**SETTINGS, N_in=12, N_out=4),

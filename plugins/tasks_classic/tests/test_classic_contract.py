@@ -29,6 +29,8 @@ ALL_TASKS: tuple[type[Task], ...] = (
 VARIANTS: list[tuple[str, Task]] = [
     ("pd-default", PerceptualDiscrimination(10, 100, 2000, 16, seed=1)),
     ("pd-fixed", PerceptualDiscrimination(7, 50, 1003, 5, coherence=0.3, direction=0, seed=1)),
+    ("pd-coherence-set", PerceptualDiscrimination(10, 100, 2000, 16, coherences=(0.1, 0.7),
+                                                  seed=1)),
     ("dd-default", DelayedDiscrimination(10, 100, 2000, 16, seed=1)),
     (
         "dd-custom",

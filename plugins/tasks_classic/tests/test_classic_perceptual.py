@@ -43,6 +43,18 @@ def test_coherence_is_honoured(vectorized: bool) -> None:
     assert all(p["coherence"] == 0.35 for p in trial_params)
 
 
+@pytest.mark.parametrize("vectorized", [True, False], ids=["vectorised", "per-step"])
+def test_coherences_are_drawn_from_the_given_values(vectorized: bool) -> None:
+    """PsychRNN 1.0.0's code drew from (0.1, 0.3, 0.5, 0.7); ``coherences=`` reproduces it."""
+    task = make(coherences=PerceptualDiscrimination.PSYCHRNN_CODE_COHERENCES)
+    trial_params = task.get_trial_batch(vectorized=vectorized)[3]
+    drawn = [p["coherence"] for p in trial_params]
+    assert set(drawn) == {0.1, 0.3, 0.5, 0.7}  # 64 trials: every value occurs
+    assert task.get_task_params()["coherences"] == (0.1, 0.3, 0.5, 0.7)
+    one = make(coherences=[0.25]).get_trial_batch(vectorized=vectorized)[3]
+    assert all(p["coherence"] == 0.25 for p in one)
+
+
 def test_default_draws_follow_psychrnn() -> None:
     task = PerceptualDiscrimination(10, 100, 2000, 4000, seed=1)
     params = task.generate_batch_params(0, 4000, np.random.default_rng(1))
@@ -104,6 +116,12 @@ def test_stimulus_channel_carries_more_input() -> None:
         ({"direction": 2}, ValueError, "direction must be None or one of 0, 1; received 2"),
         ({"direction": True}, TypeError, "direction"),
         ({"direction": 1.0}, TypeError, "direction.*received float"),
+        ({"coherences": (0.1, -0.3)}, ValueError, r"coherences\[1\]"),
+        ({"coherences": ()}, ValueError, "coherences must hold at least one value"),
+        ({"coherences": "0.1"}, TypeError,
+         "coherences must be a sequence of numbers; received str"),
+        ({"coherences": 0.1}, TypeError, "coherences must be a sequence.*received float"),
+        ({"coherences": (0.1,), "coherence": 0.2}, ValueError, "not both"),
     ],
 )
 def test_constructor_validation(kwargs: dict, error: type[Exception], match: str) -> None:
