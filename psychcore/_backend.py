@@ -202,6 +202,7 @@ class Backend(abc.ABC):
 
         Raises:
             ValueError: If the configured optimiser is not ``"adam"``.
+            RuntimeError: If no optimiser is configured.
         """
         raise NotImplementedError(f"backend '{self.name}' does not export a portable Adam state")
 
@@ -212,5 +213,6 @@ class Backend(abc.ABC):
 
         Raises:
             ValueError: If the optimiser is not ``"adam"``, or keys or shapes do not fit.
+            RuntimeError: If no optimiser is configured.
         """
         raise NotImplementedError(f"backend '{self.name}' does not import a portable Adam state")

@@ -59,6 +59,7 @@ from ._rng import as_generator
 from ._simulator import Simulator
 from ._spec import ModelSpec
 from ._task import Task
+from ._weights import TRAINABLE_ARRAYS
 
 TOLERANCES: dict[str, dict[str, float]] = {
     "float32": {"losses": 1e-3, "weights": 1e-3, "updates": 2e-2, "outputs": 1e-3,
@@ -66,7 +67,6 @@ TOLERANCES: dict[str, dict[str, float]] = {
     "float64": {"losses": 1e-9, "weights": 1e-9, "updates": 1e-9, "outputs": 1e-9,
                 "simulator": 1e-9},
 }
-TRAINED_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "init_cell", "tau_raw")
 
 
 def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
@@ -240,7 +240,7 @@ def _nudged(weights: dict[str, np.ndarray], spec: ModelSpec,
     """Every trained array moved by about one unit in the last place, in random directions."""
     eps = float(np.finfo(np.dtype(spec.dtype)).eps)
     out = dict(weights)
-    for key in TRAINED_KEYS:
+    for key in TRAINABLE_ARRAYS:
         if key in out:
             arr = np.asarray(out[key], dtype=np.float64)
             signs = rng.choice((-1.0, 1.0), size=arr.shape)
@@ -249,7 +249,7 @@ def _nudged(weights: dict[str, np.ndarray], spec: ModelSpec,
 
 
 def _weights_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
-    return max(relative_difference(a[k], b[k]) for k in TRAINED_KEYS if k in a)
+    return max(relative_difference(a[k], b[k]) for k in TRAINABLE_ARRAYS if k in a)
 
 
 def check_reproducibility(
@@ -336,7 +336,7 @@ def check_reproducibility(
         done += n
         if sync_every:
             weights = [lane.backend.get_weights() for lane in lanes]
-            moved = [{k: w[k] - s[k] for k in TRAINED_KEYS if k in w}
+            moved = [{k: w[k] - s[k] for k in TRAINABLE_ARRAYS if k in w}
                      for w, s in zip(weights, starts, strict=True)]
             for i, j in pairs:
                 updates[i, j] = max(updates[i, j], _weights_difference(moved[i], moved[j]))

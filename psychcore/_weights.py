@@ -39,6 +39,9 @@ OPTIONAL_KEYS = (
     "tau_raw",
 )
 WEIGHT_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
+TRAINABLE_ARRAYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "init_cell",
+                    "tau_raw")
+"""The keys of the arrays a backend may train (the rest are structure)."""
 PSYCHRNN_KEYS = (
     "W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "Dale_rec", "Dale_out",
     "input_connectivity", "rec_connectivity", "output_connectivity", "dale_ratio",
@@ -77,12 +80,8 @@ def spec_from_weights(weights: Mapping[str, Any]) -> ModelSpec:
     """
     architecture = infer_architecture(weights)
     ratio = float("nan")
-    if architecture == "rnn":
-        given = weights.get("dale_ratio")
-        ratio = (float(np.asarray(given, dtype=np.float64)) if given is not None
-                 and np.asarray(given).dtype != object else float("nan"))
-        if np.isnan(ratio) and "Dale_rec" in weights:
-            ratio = infer_dale_ratio(np.asarray(weights["Dale_rec"]))
+    if architecture == "rnn":  # validate_weights infers a missing ratio from Dale_rec
+        ratio = float(validate_weights(weights, architecture)["dale_ratio"])
     return ModelSpec(N_rec=int(np.shape(weights["W_rec"])[1]), architecture=architecture,
                      dale_ratio=None if np.isnan(ratio) else ratio)
 

@@ -13,6 +13,7 @@ from .._equations import effective_weights, loss, regularization
 from .._init import initialize_weights
 from .._simulator import Simulator
 from .._spec import ModelSpec
+from .._weights import TRAINABLE_ARRAYS
 
 N_IN, N_OUT, N_REC, N_STEPS, N_TRIALS = 3, 2, 12, 15, 6
 DT, TAU = 10.0, 50.0
@@ -185,8 +186,7 @@ def check_adam_state_portable(backend_cls: type[Backend]) -> None:
     a, _ = _make(backend_cls, spec, seed=5)
     a.configure_optimizer("adam", 1e-2, True)
     weights = a.get_weights()
-    trained = {k: np.shape(weights[k]) for k in
-               ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "init_cell", "tau_raw")
+    trained = {k: np.shape(weights[k]) for k in TRAINABLE_ARRAYS
                if k in weights and getattr(spec, f"{k}_train", True)}
     state = a.get_adam_state()
     names = sorted(k.partition("/")[2] for k in state if k.startswith("m/"))

@@ -266,14 +266,6 @@ class TensorFlowBackend(Backend):
         mask: np.ndarray,
         noise: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """The objective of one batch and its exact gradients, without an optimiser step.
-
-        Gradients are with respect to the raw trainable parameters, before fixed entries are
-        zeroed and before clipping (noise is drawn as in :meth:`train_step` when needed).
-
-        Returns:
-            ``(loss, {name: gradient})`` for every parameter whose flag says it trains.
-        """
         args, mode = self._inputs(x, y, mask, noise)
         with self._tf.device(self.device):
             value, grads = self._fns.gradients(args[0].shape[0], args[0].shape[1], mode)(*args)
@@ -374,13 +366,6 @@ class TensorFlowBackend(Backend):
         return opt
 
     def get_adam_state(self) -> dict[str, np.ndarray]:
-        """Adam's step count and moments, portable to other backends
-        (see :func:`psychcore.check_adam_state`).
-
-        Raises:
-            ValueError: If the optimiser is not Adam.
-            RuntimeError: If no optimiser is configured.
-        """
         state = optimizer_state(self._adam(), self._net.trainable)
         out = {"step": np.array(int(state[f"{STATE_PREFIX}iteration"]), dtype=np.int64)}
         for name in self._net.trainable:
@@ -389,12 +374,6 @@ class TensorFlowBackend(Backend):
         return out
 
     def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
-        """Load a portable Adam state (e.g. from another backend); weights are not touched.
-
-        Raises:
-            ValueError: If the optimiser is not Adam, or keys or shapes do not fit.
-            RuntimeError: If no optimiser is configured.
-        """
         opt = self._adam()
         trainable = self._net.trainable
         step, m, v = check_adam_state(state, {k: tuple(var.shape)

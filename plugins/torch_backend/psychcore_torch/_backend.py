@@ -207,14 +207,6 @@ class TorchBackend(Backend):
         mask: np.ndarray,
         noise: np.ndarray | None = None,
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """The objective of one batch and its exact gradients, without an optimiser step.
-
-        Gradients are with respect to the raw trainable parameters, before fixed entries are
-        zeroed and before clipping (noise is drawn as in :meth:`train_step` when needed).
-
-        Returns:
-            ``(loss, {name: gradient})`` for every parameter whose flag says it trains.
-        """
         import torch
 
         u, yt, mt, xi = self._batch(x, y, mask, noise)
@@ -366,13 +358,6 @@ class TorchBackend(Backend):
         return opt
 
     def get_adam_state(self) -> dict[str, np.ndarray]:
-        """Adam's step count and moments, portable to other backends
-        (see :func:`psychcore.check_adam_state`).
-
-        Raises:
-            ValueError: If the optimiser is not Adam.
-            RuntimeError: If no optimiser is configured.
-        """
         opt = self._adam()
         out: dict[str, np.ndarray] = {}
         steps = set()
@@ -390,12 +375,6 @@ class TorchBackend(Backend):
         return out
 
     def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
-        """Load a portable Adam state (e.g. from another backend); weights are not touched.
-
-        Raises:
-            ValueError: If the optimiser is not Adam, or keys or shapes do not fit.
-            RuntimeError: If no optimiser is configured.
-        """
         import torch
 
         opt = self._adam()
