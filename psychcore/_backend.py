@@ -28,6 +28,7 @@ Contract (checked by :func:`psychcore.testing.check_backend`):
 from __future__ import annotations
 
 import abc
+import contextlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -116,6 +117,18 @@ class Backend(abc.ABC):
     def is_available(cls) -> tuple[bool, str]:
         """Whether the framework can be imported here, and why not if it cannot."""
         return True, ""
+
+    @classmethod
+    def limit_threads(cls, n: int) -> contextlib.AbstractContextManager[None]:
+        """A context manager under which the framework uses at most ``n`` threads.
+
+        Sweeps run several trainings side by side and give each a share of the cores; the
+        core never imports a framework itself, so it asks the backend. The default sets
+        nothing (the BLAS/OpenMP environment variables that the sweep sets are all a
+        framework without its own thread pool needs); the previous setting is restored
+        when the block ends.
+        """
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def configure_optimizer(

@@ -102,28 +102,26 @@ def capture_output(log: Path, fd_level: bool) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def limit_threads(threads: int, backend: str) -> Iterator[None]:
-    """Let the run use ``threads`` threads (BLAS/OpenMP variables; torch's intra-op pool);
+def limit_threads(threads: int, backend: str | None) -> Iterator[None]:
+    """Let the run use ``threads`` threads: the BLAS/OpenMP variables, and the backend's own
+    pool through :meth:`psychcore.Backend.limit_threads` (the core imports no framework);
     the previous settings are restored afterwards."""
     saved_env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
     os.environ.update({var: str(threads) for var in THREAD_VARIABLES})
-    torch: Any = None
-    if backend == "torch" or "torch" in sys.modules:
-        with contextlib.suppress(ImportError):
-            import torch
-    saved_threads = None if torch is None else torch.get_num_threads()
-    if torch is not None and saved_threads != threads:
-        torch.set_num_threads(threads)
+    from .._plugins import backends
+
+    backend_cls = backends().get(backend) if backend is not None else None
+    pool = (backend_cls.limit_threads(threads) if backend_cls is not None
+            and backend_cls.is_available()[0] else contextlib.nullcontext())
     try:
-        yield
+        with pool:
+            yield
     finally:
         for var, value in saved_env.items():
             if value is None:
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
-        if torch is not None and torch.get_num_threads() != saved_threads:
-            torch.set_num_threads(saved_threads)
 
 
 def build_curriculum(run: dict[str, Any]) -> Any:

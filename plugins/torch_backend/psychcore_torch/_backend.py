@@ -111,6 +111,11 @@ class TorchBackend(Backend):
             return False, why
         return True, ""
 
+    @classmethod
+    def limit_threads(cls, n: int) -> contextlib.AbstractContextManager[None]:
+        """torch's intra-op thread pool at ``n`` threads for the block, then restored."""
+        return intra_op_threads(int(n))
+
     def _check_sizes(self, w: dict[str, np.ndarray]) -> None:
         s = self.spec
         got = (w["W_rec"].shape[1], w["W_in"].shape[1], w["W_out"].shape[0])
