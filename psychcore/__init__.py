@@ -8,7 +8,6 @@ on the first call to :func:`tasks`, :func:`backends`, :func:`get_task` or :func:
 
 from __future__ import annotations
 
-from ._backend import Backend, check_adam_state
 from ._constraints import (
     CellTypeRule,
     ConnectivityMask,
@@ -51,7 +50,6 @@ from ._weights import load_weights, save_weights, validate_weights, write_psychr
 __version__ = "0.1.0"
 
 __all__ = [
-    "Backend",
     "CellTypeRule",
     "ConnectivityMask",
     "Constraint",
@@ -72,7 +70,6 @@ __all__ = [
     "Task",
     "TrainStatus",
     "backends",
-    "check_adam_state",
     "check_reproducibility",
     "default_metric",
     "effective_weights",
@@ -94,3 +91,22 @@ __all__ = [
     "validate_weights",
     "write_psychrnn_weights",
 ]
+
+
+#: Names that moved to a submodule: old ``psychcore.<name>`` -> new module. They keep working
+#: with a DeprecationWarning.
+_MOVED = {
+    "Backend": "psychcore.backend",
+    "check_adam_state": "psychcore.backend",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(f"psychcore.{name} moved to {_MOVED[name]}.{name}; import it from there",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'psychcore' has no attribute {name!r}")

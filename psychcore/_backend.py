@@ -20,7 +20,8 @@ Contract (checked by :func:`psychcore.testing.check_backend`):
   state), as NumPy arrays, so a run resumed from a checkpoint gives the same losses.
   :meth:`set_weights` leaves the optimiser's state alone.
 - Optional: :meth:`get_adam_state` / :meth:`set_adam_state` exchange the state of the
-  ``"adam"`` optimiser in a form every backend reads (:func:`check_adam_state`), which lets
+  ``"adam"`` optimiser in a form every backend reads
+  (:func:`psychcore.backend.check_adam_state`), which lets
   :func:`psychcore.check_reproducibility` restart one backend from another's exact state.
 - Framework imports happen inside methods, never at module level.
 """
@@ -37,52 +38,20 @@ from ._rng import SeedLike
 
 
 def implements(backend_cls: type, *methods: str) -> bool:
-    """Whether ``backend_cls`` overrides every one of the optional ``methods`` of Backend."""
-    return all(getattr(backend_cls, m, None) is not getattr(Backend, m) for m in methods)
+    """Whether ``backend_cls`` provides every one of the optional ``methods`` of Backend.
 
-
-def check_adam_state(
-    state: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]
-) -> tuple[int, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Validate a portable Adam state against the trained parameters' shapes.
-
-    The portable state of ``"adam"`` holds ``"step"``, the number of steps taken (an integer
-    scalar), and for every trained parameter ``"m/<key>"`` and ``"v/<key>"``, its first and
-    second moment estimates (the parameter's shape), ``<key>`` being the weights-dict key.
-    Before the first step, ``step`` is 0 and the moments are zero.
-
-    Args:
-        state: The portable state.
-        shapes: Shape of every trained parameter, by weights-dict key.
-
-    Returns:
-        ``(step, m, v)`` with ``m`` and ``v`` keyed by parameter.
-
-    Raises:
-        ValueError: For missing or unexpected keys, a wrong shape or a negative step.
-        TypeError: If ``state`` is not a dict.
+    A method counts as provided when the class overrides it, or when it inherits it from a
+    base class that implements it through a hook (``optional_hooks``: method -> hook name)
+    and a subclass of that base overrides the hook.
     """
-    if not isinstance(state, dict):
-        raise TypeError(f"state must be a dict of arrays; received {type(state).__name__}")
-    expected = {"step", *(f"{s}/{k}" for k in shapes for s in ("m", "v"))}
-    missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
-    if missing or extra:
-        raise ValueError(f"the Adam state does not fit this network: missing {missing}, "
-                         f"unexpected {extra}")
-    step = np.asarray(state["step"])
-    if step.shape != () or not np.issubdtype(step.dtype, np.number) or step < 0 \
-            or step != np.floor(step):
-        raise ValueError(f"state['step'] must be a non-negative integer scalar; received "
-                         f"{state['step']!r}")
-    moments: dict[str, dict[str, np.ndarray]] = {"m": {}, "v": {}}
-    for slot, out in moments.items():
-        for key, shape in shapes.items():
-            value = np.asarray(state[f"{slot}/{key}"])
-            if value.shape != tuple(shape):
-                raise ValueError(f"state['{slot}/{key}'] has shape {value.shape}; expected "
-                                 f"{tuple(shape)}")
-            out[key] = value
-    return int(step), moments["m"], moments["v"]
+    def provided(method: str) -> bool:
+        hook = getattr(backend_cls, "optional_hooks", {}).get(method)
+        owner = next((c for c in backend_cls.__mro__ if method in vars(c)), Backend)
+        if hook is not None and owner is not Backend and hook in vars(owner):
+            return getattr(backend_cls, hook) is not vars(owner)[hook]
+        return getattr(backend_cls, method) is not getattr(Backend, method)
+
+    return all(provided(m) for m in methods)
 
 
 class Backend(abc.ABC):
@@ -211,7 +180,8 @@ class Backend(abc.ABC):
         """The ``"adam"`` optimiser's state in the portable form (optional).
 
         Returns:
-            ``{"step": ..., "m/<key>": ..., "v/<key>": ...}`` (see :func:`check_adam_state`).
+            ``{"step": ..., "m/<key>": ..., "v/<key>": ...}`` (see
+            :func:`psychcore.backend.check_adam_state`).
 
         Raises:
             ValueError: If the configured optimiser is not ``"adam"``.

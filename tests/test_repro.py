@@ -10,8 +10,9 @@ import pytest
 from numpy_backend import NumpyReadoutBackend
 from sign_task import Sign
 
-from psychcore import Backend, ModelSpec, _plugins, check_adam_state
+from psychcore import ModelSpec, _plugins
 from psychcore._repro import check_reproducibility, relative_difference
+from psychcore.backend import FrameworkBackend, check_adam_state
 from psychcore.cli import main
 
 SIGN = f"{Path(__file__).parent / 'sign_task.py'}:Sign"
@@ -43,8 +44,8 @@ class SlightlyWrong(NumpyReadoutBackend):
 
 class NoAdamState(NumpyReadoutBackend):
     name = "numpy-no-adam-state"
-    get_adam_state = Backend.get_adam_state
-    set_adam_state = Backend.set_adam_state
+    _get_adam = FrameworkBackend._get_adam
+    _set_adam = FrameworkBackend._set_adam
 
 
 @pytest.fixture(autouse=True)

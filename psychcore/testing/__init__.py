@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .._backend import Backend
+from .._repro import TOLERANCES as REPRO_TOLERANCES
 from .._task import Task
+from ..backend import Backend
 from ._task_checks import TASK_CHECKS, task_checks
 
 __all__ = [
+    "REPRO_TOLERANCES",
     "TASK_CHECKS",
     "backend_checks",
     "check_backend",

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import Backend, check_adam_state, implements
 from .._constraints import FixedWeights
 from .._equations import effective_weights, loss, regularization
 from .._init import initialize_weights
 from .._simulator import Simulator
 from .._spec import ModelSpec
 from .._weights import TRAINABLE_ARRAYS
+from ..backend import Backend, check_adam_state, implements
 
 N_IN, N_OUT, N_REC, N_STEPS, N_TRIALS = 3, 2, 12, 15, 6
 DT, TAU = 10.0, 50.0
@@ -221,6 +221,112 @@ def check_adam_state_portable(backend_cls: type[Backend]) -> None:
         raise AssertionError("set_adam_state accepted a moment of the wrong shape")
 
 
+def check_train_step_needs_optimizer(backend_cls: type[Backend]) -> None:
+    """``train_step`` before ``configure_optimizer`` raises RuntimeError and moves nothing."""
+    backend, w0 = _make(backend_cls, _spec())
+    try:
+        backend.train_step(*_data(8))
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("train_step ran without configure_optimizer; the contract says "
+                             "RuntimeError")
+    for key, value in backend.get_weights().items():
+        np.testing.assert_array_equal(value, w0[key].astype(value.dtype), err_msg=key)
+
+
+def _refuses(call: Callable[[], Any], error: type[Exception], what: str) -> None:
+    try:
+        call()
+    except error:
+        return
+    except Exception as exc:  # the wrong kind of error is a failure too
+        raise AssertionError(f"{what}: raised {type(exc).__name__} ({exc}); the contract says "
+                             f"{error.__name__}") from exc
+    raise AssertionError(f"{what} was accepted; the contract says {error.__name__}")
+
+
+def check_optimizer_arguments(backend_cls: type[Backend]) -> None:
+    """``configure_optimizer`` refuses unknown names, optimiser instances, bad bounds and
+    learning rates, and a spec with nothing to train, with ValueError or TypeError."""
+    backend, _ = _make(backend_cls, _spec())
+    _refuses(lambda: backend.configure_optimizer("no-such-optimizer"), ValueError,
+             "an unknown optimiser name")
+    _refuses(lambda: backend.configure_optimizer(object()), TypeError,
+             "an object that is neither a name nor a class or factory")
+    for bound, error in ((None, TypeError), ("1", TypeError), (0.0, ValueError),
+                         (-1.0, ValueError), (float("nan"), ValueError)):
+        _refuses(lambda b=bound: backend.configure_optimizer("adam", 1e-3, b), error,
+                 f"clip_grads={bound!r}")
+    _refuses(lambda: backend.configure_optimizer("adam", -1e-3), ValueError,
+             "a negative learning rate")
+    frozen = _spec(**{f"{k}_train": False for k in ("W_in", "W_rec", "W_out", "b_rec",
+                                                    "b_out", "init_state")})
+    idle, _ = _make(backend_cls, frozen)
+    _refuses(lambda: idle.configure_optimizer("adam"), ValueError,
+             "configure_optimizer with nothing to train")
+
+
+def check_clipping_by_global_norm(backend_cls: type[Backend]) -> None:
+    """With plain SGD (``"sgd"``, learning rate 1) and ``clip_grads=c``, one step moves the
+    trained parameters by exactly ``c`` in global norm (gradients scaled by
+    ``min(1, c / global_norm)``, no epsilon), and by the full gradient with False."""
+    spec = _spec(dtype="float64")
+    x, y, mask = _data(9)
+    y = y + 20.0  # large gradients
+    moved = {}
+    for clip in (0.01, 0.5, False):
+        backend, w0 = _make(backend_cls, spec)
+        backend.configure_optimizer("sgd", 1.0, clip)
+        backend.train_step(x, y, mask)
+        w1 = backend.get_weights()
+        moved[clip] = float(np.sqrt(sum(float(((w1[k] - w0[k]) ** 2).sum())
+                                        for k in TRAINABLE_ARRAYS if k in w0)))
+    for clip in (0.01, 0.5):
+        np.testing.assert_allclose(moved[clip], clip, rtol=1e-6, err_msg=(
+            f"clip_grads={clip}: the parameters moved by {moved[clip]} in global norm"))
+    assert moved[False] > 0.5, f"without clipping the step moved only {moved[False]}"
+
+
+def check_set_weights_contract(backend_cls: type[Backend]) -> None:
+    """``set_weights`` takes any subset of keys (``init_state`` also as ``(N_rec,)``),
+    leaves the others alone, and refuses unknown keys and wrong shapes with ValueError."""
+    spec = _spec(dale_ratio=0.8)
+    backend, w0 = _make(backend_cls, spec)
+    new_out = w0["W_out"] * 2.0
+    backend.set_weights({"W_out": new_out, "init_state": np.full(N_REC, 0.25)})
+    got = backend.get_weights()
+    np.testing.assert_array_equal(got["W_out"], new_out.astype(got["W_out"].dtype))
+    np.testing.assert_array_equal(got["init_state"], np.full((1, N_REC), 0.25, got["W_out"].dtype))
+    for key in ("W_rec", "W_in", "b_rec", "Dale_rec"):
+        np.testing.assert_array_equal(got[key], w0[key].astype(got[key].dtype), err_msg=key)
+    _refuses(lambda: backend.set_weights({"W_bogus": np.zeros(3)}), ValueError,
+             "set_weights with an unknown key")
+    _refuses(lambda: backend.set_weights({"W_rec": np.zeros((N_REC, N_REC - 1))}), ValueError,
+             "set_weights with a wrong shape")
+    np.testing.assert_array_equal(backend.get_weights()["W_rec"], got["W_rec"],
+                                  err_msg="a refused set_weights changed W_rec")
+
+
+def check_training_state_before_optimizer(backend_cls: type[Backend]) -> None:
+    """A training state set before ``configure_optimizer`` is loaded by it: the fresh
+    backend then continues exactly as the original."""
+    spec = _spec(architecture=backend_cls.architectures[0])
+    a, _ = _make(backend_cls, spec, seed=4)
+    a.configure_optimizer("adam", 1e-2, True)
+    batches = [_data(40 + i) for i in range(5)]
+    for batch in batches[:3]:
+        a.train_step(*batch)
+    b, _ = _make(backend_cls, spec, seed=997)
+    b.set_weights(a.get_weights())
+    b.set_training_state(a.get_training_state())
+    b.configure_optimizer("adam", 1e-2, True)
+    la = [a.train_step(*batch) for batch in batches[3:]]
+    lb = [b.train_step(*batch) for batch in batches[3:]]
+    np.testing.assert_allclose(lb, la, rtol=1e-6, err_msg="a state set before "
+                               "configure_optimizer was not loaded by it")
+
+
 #: Checks of optional capabilities, run when the backend implements the named methods.
 OPTIONAL_CHECKS: dict[Callable[[type[Backend]], None], tuple[str, ...]] = {
     check_adam_state_portable: ("get_adam_state", "set_adam_state"),
@@ -235,6 +341,11 @@ BACKEND_CHECKS: tuple[Callable[[type[Backend]], None], ...] = (
     check_constraints_hold,
     check_seeded_determinism,
     check_resume_exact,
+    check_train_step_needs_optimizer,
+    check_optimizer_arguments,
+    check_clipping_by_global_norm,
+    check_set_weights_contract,
+    check_training_state_before_optimizer,
 )
 
 

@@ -10,17 +10,15 @@ last reference.
 from __future__ import annotations
 
 import os
-from numbers import Real
 from typing import Any, ClassVar
 
 import numpy as np
 
-from psychcore import Backend, check_adam_state, validate_weights
-from psychcore._rng import SeedLike, as_generator
+from psychcore.backend import Batch, FrameworkBackend
 
 from ._losses import loss_function
 from ._network import LOOPS, Network
-from ._optim import STATE_PREFIX, make_optimizer, optimizer_state, set_optimizer_state
+from ._optim import make_optimizer, optimizer_state, set_optimizer_state
 from ._steps import Compiled
 from ._tf import import_tensorflow, tensorflow_status
 
@@ -74,31 +72,16 @@ def _env_choice(name: str, allowed: tuple[str, ...]) -> str | None:
     return value
 
 
-def clip_norm(clip_grads: Any) -> float | None:
-    """Global-norm clipping threshold: True -> 1.0, False -> None, a positive number as is.
-
-    Raises:
-        TypeError: For anything but a bool or a number.
-        ValueError: For a number that is not positive and finite.
-    """
-    if isinstance(clip_grads, bool):
-        return 1.0 if clip_grads else None
-    if not isinstance(clip_grads, Real):
-        raise TypeError(f"clip_grads must be a bool or a number; received "
-                        f"{type(clip_grads).__name__}")
-    if not 0 < float(clip_grads) < float("inf"):
-        raise ValueError(f"clip_grads must be True, False or a positive number; received "
-                         f"{clip_grads!r}")
-    return float(clip_grads)
-
-
-class TensorFlowBackend(Backend):
+class TensorFlowBackend(FrameworkBackend):
     """Train psychcore networks on TensorFlow 2 (see the module docstring).
+
+    The contract and the decisions every backend shares are ``psychcore.backend``'s
+    (``FrameworkBackend``); optimiser names are Keras's, case-insensitive, ``"adam"`` with
+    ``epsilon=1e-8`` (PsychRNN's value) unless given.
 
     Args:
         spec: A bound ModelSpec.
-        weights: The weights dict of ``docs/equations.md`` (copied; missing optional keys
-            get the defaults of ``psychcore.validate_weights``).
+        weights: The weights dict of ``docs/equations.md`` (copied and completed).
         seed: Seed or ``numpy.random.Generator``; the recurrent-noise generator
             (``tf.random.Generator``, Philox) is seeded from one draw of it.
         device: ``"cpu"``, ``"gpu"``/``"cuda"`` (``":N"`` for another GPU) or a TensorFlow
@@ -125,34 +108,20 @@ class TensorFlowBackend(Backend):
         spec: Any,
         weights: dict[str, np.ndarray],
         *,
-        seed: SeedLike = None,
+        seed: Any = None,
         device: str | None = None,
         loop: str | None = None,
         jit_compile: bool | None = None,
     ) -> None:
-        super().__init__(spec, weights, seed=seed, device=device)
-        if not getattr(spec, "is_bound", False):
-            raise ValueError("TensorFlowBackend needs a bound ModelSpec: spec.bind(task)")
-        if spec.architecture not in self.architectures:
-            raise ValueError(f"architecture {spec.architecture!r} is not one of "
-                             f"{self.architectures}")
         loop = loop if loop is not None else _env_choice(ENV_LOOP, LOOPS + ("auto",))
         if loop not in (None, "auto", *LOOPS):
             raise ValueError(f"loop must be one of {LOOPS}, 'auto' or None; received {loop!r}")
         self.loop: str | None = None if loop == "auto" else loop
         if jit_compile is None:
             jit_compile = _env_choice(ENV_JIT, ("0", "1")) == "1"
-        tf = self._tf = import_tensorflow()
-        w = self._checked_weights(weights)
-        self.device = resolve_device(tf, device)
-        self._np_dtype = np.dtype(spec.dtype)
-        with tf.device(self.device):
-            self._net = Network(tf, spec, w)
-            tf_seed = int(as_generator(seed).integers(0, 2**63 - 1))
-            self._gen = tf.random.Generator.from_seed(tf_seed)
-        self._fns = Compiled(tf, self._net, self._gen, loss_function(tf, spec.loss),
-                             lambda n: self.loop or auto_loop(n), bool(jit_compile))
-        self._pending_state: dict[str, np.ndarray] | None = None
+        self._jit = bool(jit_compile)
+        self._tf = import_tensorflow()
+        super().__init__(spec, weights, seed=seed, device=device)
 
     @classmethod
     def is_available(cls) -> tuple[bool, str]:
@@ -164,180 +133,79 @@ class TensorFlowBackend(Backend):
         """Whether the compiled functions use XLA."""
         return self._fns.jit_compile
 
-    # ------------------------------------------------------------------ validation
-    def _checked_weights(self, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        spec = self.spec
-        if not isinstance(weights, dict):
-            raise TypeError(f"weights must be a dict of arrays; received "
-                            f"{type(weights).__name__}")
-        w = validate_weights(dict(weights), spec.architecture)
-        sizes = {"N_rec": w["W_rec"].shape[1], "N_in": w["W_in"].shape[1],
-                 "N_out": w["W_out"].shape[0]}
-        for key, got in sizes.items():
-            if getattr(spec, key) != got:
-                raise ValueError(f"the weights have {key}={got}; the spec has "
-                                 f"{key}={getattr(spec, key)}")
-        if spec.train_tau and "tau_raw" not in w:
-            raise ValueError("spec.train_tau is True but the weights have no 'tau_raw' of shape "
-                             f"(N_rec,) = ({spec.N_rec},)")
-        if "tau_raw" in w and spec.tau_range is None:
-            raise ValueError("the weights have 'tau_raw' but spec.tau_range is None")
-        return w
+    # ------------------------------------------------------------------ building
+    def _resolve_device(self, device: str | None) -> str:
+        return resolve_device(self._tf, device)
 
-    def _array(self, value: Any, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must be a numeric array; received dtype {arr.dtype}")
-        fits = arr.ndim == len(shape) and all(
-            want is None or want == got for want, got in zip(shape, arr.shape, strict=True))
-        if not fits or 0 in arr.shape[:2]:
-            names = ("N_trials", "N_steps")
-            label = ", ".join(names[i] if s is None else str(s) for i, s in enumerate(shape))
-            raise ValueError(f"{name} has shape {arr.shape}; expected ({label}) with at least "
-                             "one trial and one step")
-        return np.asarray(arr, dtype=self._np_dtype)
-
-    def _inputs(self, x: Any, y: Any = None, mask: Any = None,
-                noise: Any = None) -> tuple[tuple[np.ndarray, ...], str]:
-        """Checked arrays in the spec's dtype and the noise mode."""
-        spec = self.spec
-        x = self._array(x, "x", (None, None, spec.N_in))
-        arrays = [x]
-        if y is not None:
-            shape = (x.shape[0], x.shape[1], spec.N_out)
-            arrays += [self._array(y, "y", shape), self._array(mask, "mask", shape)]
-        if noise is not None and spec.architecture != "rnn":
-            raise ValueError("recurrent noise is defined for architecture 'rnn' only; this "
-                             f"network is {spec.architecture!r}")
-        if spec.rec_noise == 0 or spec.architecture != "rnn":
-            return tuple(arrays), "none"
-        if noise is None:
-            return tuple(arrays), "draw"
-        arrays.append(self._array(noise, "noise", (x.shape[0], x.shape[1], spec.N_rec)))
-        return tuple(arrays), "given"
-
-    # ------------------------------------------------------------------ Backend interface
-    def configure_optimizer(
-        self,
-        optimizer: Any = "adam",
-        learning_rate: float = 1e-3,
-        clip_grads: bool | float = True,
-        **kwargs: Any,
-    ) -> None:
-        """Create a fresh Keras optimiser (see :func:`psychcore_tf._optim.make_optimizer`).
-
-        ``clip_grads``: True clips by global norm 1.0, a positive number by that norm, False
-        not at all. The optimiser's slots are built at once, so its state can be read and
-        restored before the first step.
-        """
-        clip = clip_norm(clip_grads)
+    def _build(self, weights: dict[str, np.ndarray]) -> None:
         tf = self._tf
         with tf.device(self.device):
-            opt = make_optimizer(tf, optimizer, learning_rate, **kwargs)
-            opt.build(list(self._net.trainable.values()))
-        self._fns.optimizer, self._fns.clip = opt, clip
+            self._net = Network(tf, self.spec, weights)
+            self._gen = tf.random.Generator.from_seed(self.framework_seed)
+        self._fns = Compiled(tf, self._net, self._gen, loss_function(tf, self.spec.loss),
+                             lambda n: self.loop or auto_loop(n), self._jit)
+
+    @staticmethod
+    def _args(batch: Batch) -> tuple[np.ndarray, ...]:
+        arrays = [a for a in (batch.x, batch.y, batch.mask) if a is not None]
+        return (*arrays, batch.noise) if batch.noise_mode == "given" else tuple(arrays)
+
+    # ------------------------------------------------------------------ arithmetic
+    def _configure(self, optimizer: Any, learning_rate: float, **kwargs: Any) -> None:
+        """Build the Keras optimiser and its slots at once, so that its state can be read and
+        restored before the first step."""
+        tf = self._tf
+        variables = list(self._net.trainable.values())
+        with tf.device(self.device):
+            opt = make_optimizer(tf, optimizer, variables, learning_rate, **kwargs)
+            opt.build(variables)
+        self._fns.optimizer = opt
         self._fns.clear(("train",))
-        if self._pending_state is not None:
-            state, self._pending_state = self._pending_state, None
-            set_optimizer_state(opt, self._net.trainable, state)
 
-    def train_step(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        mask: np.ndarray,
-        noise: np.ndarray | None = None,
-    ) -> float:
-        """One optimisation step on a batch; returns the loss (with regularisation) before it.
-
-        Configures the default optimiser (Adam, 1e-3, clipping at 1) if none is configured.
-        """
-        if self._fns.optimizer is None:
-            self.configure_optimizer()
-        args, mode = self._inputs(x, y, mask, noise)
+    def _train_step(self, batch: Batch) -> float:
+        self._fns.clip = self.clip
         with self._tf.device(self.device):
-            value = self._fns.train(args[0].shape[0], args[0].shape[1], mode)(*args)
+            fn = self._fns.train(batch.n_trials, batch.n_steps, batch.noise_mode)
+            value = fn(*self._args(batch))
         return float(value)
 
-    def loss_and_gradients(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        mask: np.ndarray,
-        noise: np.ndarray | None = None,
-    ) -> tuple[float, dict[str, np.ndarray]]:
-        args, mode = self._inputs(x, y, mask, noise)
+    def _gradients(self, batch: Batch) -> tuple[float, dict[str, np.ndarray]]:
         with self._tf.device(self.device):
-            value, grads = self._fns.gradients(args[0].shape[0], args[0].shape[1], mode)(*args)
+            fn = self._fns.gradients(batch.n_trials, batch.n_steps, batch.noise_mode)
+            value, grads = fn(*self._args(batch))
         return float(value), {k: np.array(g.numpy()) for k, g in
                               zip(self._net.trainable, grads, strict=True)}
 
-    def forward(
-        self, x: np.ndarray, noise: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Run the network on ``x`` (any number of trials); returns NumPy ``(outputs, states)``.
-
-        With ``spec.rec_noise > 0`` the noise is drawn from the backend's generator unless
-        ``noise`` (standard normals ``(N_trials, N_steps, N_rec)``) is given.
-        """
-        args, mode = self._inputs(x, noise=noise)
+    def _forward(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         with self._tf.device(self.device):
-            outputs, states = self._fns.forward(args[0].shape[1], mode)(*args)
+            outputs, states = self._fns.forward(batch.n_steps, batch.noise_mode)(
+                *self._args(batch))
         return outputs.numpy(), states.numpy()
 
-    def get_weights(self) -> dict[str, np.ndarray]:
-        """The complete weights dict (NumPy copies in the spec's dtype)."""
-        out = {k: v.copy() for k, v in self._net.structure.items()}
-        out.update({k: np.array(v.numpy()) for k, v in self._net.params.items()})
-        return out
+    # ------------------------------------------------------------------ weights and state
+    def _get_params(self) -> dict[str, np.ndarray]:
+        return {k: np.array(v.numpy()) for k, v in self._net.params.items()}
 
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Replace parameters (and structural entries) by ``weights``; any subset of keys.
-
-        Raises:
-            ValueError: For an unknown key or a shape that differs from the current one
-                (the message names the key, the expected and the received shape).
-        """
-        current = self.get_weights()
-        for key, value in weights.items():
-            if key not in current:
-                raise ValueError(f"set_weights: unknown key {key!r}; this network has "
-                                 f"{sorted(current)}")
-            got, expected = np.shape(value), current[key].shape
-            if got != expected and not (key == "init_state" and got == expected[1:]):
-                raise ValueError(f"set_weights: {key} must have shape {expected}; received "
-                                 f"shape {got}")
-        merged = self._checked_weights({**current, **weights})
+    def _set_params(self, weights: dict[str, np.ndarray], structure_changed: bool) -> None:
         net = self._net
         for key, var in net.params.items():
-            var.assign(np.asarray(merged[key], dtype=self._np_dtype))
-        if any(not np.array_equal(merged[k], v, equal_nan=True)
-               for k, v in net.structure.items()):
-            net.load_structure(merged)
-            self._fns.clear()  # masks and fixed sets may be traced in; retrace on demand
+            var.assign(weights[key])
+        if structure_changed:
+            net.load_structure(weights)
+            self._fns.clear()  # masks and fixed sets are traced in; retrace on demand
         net.snapshot_fixed()
 
-    def get_training_state(self) -> dict[str, np.ndarray]:
-        """Optimiser slots and iteration counter (``optimizer/<param>/<slot>``,
-        ``optimizer/iteration``) and the noise generator's state (``rng/...``)."""
-        opt = self._fns.optimizer
-        if opt is not None:
-            state = optimizer_state(opt, self._net.trainable)
-        else:
-            state = dict(self._pending_state or {})
-        state[RNG_STATE] = np.array(self._gen.state.numpy())
-        state[RNG_ALGORITHM] = np.array(int(self._gen.algorithm))
-        return state
+    def _get_optimizer_state(self) -> dict[str, np.ndarray]:
+        return optimizer_state(self._fns.optimizer, self._net.trainable)
 
-    def set_training_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore :meth:`get_training_state`'s output.
+    def _set_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        set_optimizer_state(self._fns.optimizer, self._net.trainable, state)
 
-        Without a configured optimiser, the optimiser part is kept and applied by the next
-        :meth:`configure_optimizer` (which must create the same kind of optimiser).
+    def _get_rng_state(self) -> dict[str, np.ndarray]:
+        return {RNG_STATE: np.array(self._gen.state.numpy()),
+                RNG_ALGORITHM: np.array(int(self._gen.algorithm))}
 
-        Raises:
-            ValueError: If the state does not fit this backend's generator or optimiser.
-        """
+    def _set_rng_state(self, state: dict[str, np.ndarray]) -> None:
         if RNG_STATE not in state:
             raise ValueError(f"the training state has no {RNG_STATE!r}")
         algorithm = int(np.asarray(state.get(RNG_ALGORITHM, self._gen.algorithm)))
@@ -348,41 +216,20 @@ class TensorFlowBackend(Backend):
         if rng_state.shape != tuple(self._gen.state.shape):
             raise ValueError(f"{RNG_STATE} has shape {rng_state.shape}; expected "
                              f"{tuple(self._gen.state.shape)}")
-        opt_state = {k: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
-        if self._fns.optimizer is not None:
-            set_optimizer_state(self._fns.optimizer, self._net.trainable, opt_state)
-        else:
-            self._pending_state = opt_state or None
         self._gen.reset(rng_state.astype(np.int64))
 
-    def _adam(self) -> Any:
-        opt = self._fns.optimizer
-        if opt is None:
-            raise RuntimeError("call configure_optimizer('adam') before reading or loading its "
-                               "state")
-        if not isinstance(opt, self._tf.keras.optimizers.Adam) or getattr(opt, "amsgrad", False):
-            raise ValueError(f"the portable Adam state needs optimizer 'adam'; this backend "
-                             f"trains with {type(opt).__name__}")
-        return opt
+    def _get_adam(self) -> tuple[int, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        state = self._get_optimizer_state()
+        names = list(self._net.trainable)
+        return (int(state["iteration"]), {k: state[f"{k}/momentum"] for k in names},
+                {k: state[f"{k}/velocity"] for k in names})
 
-    def get_adam_state(self) -> dict[str, np.ndarray]:
-        state = optimizer_state(self._adam(), self._net.trainable)
-        out = {"step": np.array(int(state[f"{STATE_PREFIX}iteration"]), dtype=np.int64)}
+    def _set_adam(self, step: int, m: dict[str, np.ndarray], v: dict[str, np.ndarray]) -> None:
+        flat = {"iteration": np.array(step, dtype=np.int64)}
         for name in self._net.trainable:
-            out[f"m/{name}"] = state[f"{STATE_PREFIX}{name}/momentum"]
-            out[f"v/{name}"] = state[f"{STATE_PREFIX}{name}/velocity"]
-        return out
-
-    def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
-        opt = self._adam()
-        trainable = self._net.trainable
-        step, m, v = check_adam_state(state, {k: tuple(var.shape)
-                                              for k, var in trainable.items()})
-        flat = {f"{STATE_PREFIX}iteration": np.array(step, dtype=np.int64)}
-        for name in trainable:
-            flat[f"{STATE_PREFIX}{name}/momentum"] = m[name]
-            flat[f"{STATE_PREFIX}{name}/velocity"] = v[name]
-        set_optimizer_state(opt, trainable, flat)
+            flat[f"{name}/momentum"] = m[name]
+            flat[f"{name}/velocity"] = v[name]
+        self._set_optimizer_state(flat)
 
     def __repr__(self) -> str:
         return (f"TensorFlowBackend(architecture={self.spec.architecture!r}, "

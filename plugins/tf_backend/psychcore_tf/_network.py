@@ -25,25 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from psychcore._equations import dale_enabled
+from psychcore.backend import PARAMETERS, dale_on, fixed_entries, implementation, multipliers
+from psychcore.backend import trains as _trains
 
 #: Loop implementations (see the module docstring).
 LOOPS = ("unrolled", "while", "chunked")
 #: Steps per unrolled chunk of the ``"chunked"`` loop.
 CHUNK = 10
-
-#: Raw parameters and the ``ModelSpec`` flag that says whether each trains.
-PARAMETERS = {
-    "W_in": "W_in_train", "W_rec": "W_rec_train", "W_out": "W_out_train",
-    "b_rec": "b_rec_train", "b_out": "b_out_train", "init_state": "init_state_train",
-    "init_cell": "init_state_train", "tau_raw": "train_tau",
-}
-#: Structural entries of the weights dict (masks, Dale signs; never trained).
-STRUCTURE = (
-    "input_connectivity", "rec_connectivity", "output_connectivity", "Dale_rec", "Dale_out",
-    "dale_ratio", "W_in_fixed", "W_rec_fixed", "W_out_fixed",
-)
-FIXABLE = ("W_in", "W_rec", "W_out")
 
 Step = Callable[[tuple, Any], tuple[tuple, Any]]
 
@@ -54,13 +42,14 @@ class Network:
     Args:
         tf: The ``tensorflow`` module.
         spec: A bound ModelSpec.
-        weights: A complete weights dict (``psychcore.validate_weights`` output).
+        weights: Complete, checked weights in the spec's dtype (``psychcore.backend``).
 
     Attributes:
         params: Raw parameters, ``tf.Variable`` each, trainable as the spec says.
-        masks: Structural tensors as non-trainable variables: ``C_in``/``C_rec`` (tiled over
-            the gate blocks), ``C_out``, ``d_rec``/``d_out`` (Dale diagonals), and per fixable
-            matrix ``free_*`` (1 - fixed mask) and ``fixed_value_*``.
+        multipliers: The kit's constant factor of each effective matrix (masks times Dale
+            signs) as a constant tensor, or None for all ones.
+        masks: Per matrix with fixed entries, ``free_*`` (1 - fixed mask) and
+            ``fixed_value_*`` (the values to keep), as non-trainable variables.
         dale: Whether Dale's principle is on (a Python bool: it selects traced code).
         fixed: Names of the matrices with fixed entries (Python-level, selects traced code).
     """
@@ -70,49 +59,30 @@ class Network:
         self.spec = spec
         self.dtype = tf.as_dtype(spec.dtype)
         self.np_dtype = np.dtype(spec.dtype)
-        self.G = spec.n_gates
-        self.params: dict[str, Any] = {}
-        for key, flag in PARAMETERS.items():
-            if key in weights:
-                trainable = bool(getattr(spec, flag))
-                self.params[key] = tf.Variable(self._np(weights[key]), trainable=trainable,
-                                               name=key)
+        self.params: dict[str, Any] = {
+            key: tf.Variable(weights[key], trainable=_trains(spec, key), name=key)
+            for key in PARAMETERS if key in weights
+        }
         self.masks: dict[str, Any] = {}
         self.structure: dict[str, np.ndarray] = {}
         self.load_structure(weights)
 
     # ------------------------------------------------------------------ state
-    def _np(self, value: Any) -> np.ndarray:
-        return np.array(value, dtype=self.np_dtype)
-
-    def _set_mask(self, name: str, value: np.ndarray) -> None:
-        value = self._np(value)
-        if name in self.masks and tuple(self.masks[name].shape) == value.shape:
-            self.masks[name].assign(value)
-        else:
-            self.masks[name] = self.tf.Variable(value, trainable=False, name=name)
-
     def load_structure(self, weights: dict[str, np.ndarray]) -> None:
-        """Take the structural entries from ``weights`` (those present). Functions traced
-        before must be retraced: Dale's principle and the fixed matrices select traced code."""
-        for key in STRUCTURE:
-            if key in weights:
-                self.structure[key] = self._np(weights[key])
-        s = self.structure
-        G = self.G
-        self._set_mask("C_in", np.tile(s["input_connectivity"], (G, 1)))
-        self._set_mask("C_rec", np.tile(s["rec_connectivity"], (G, 1)))
-        self._set_mask("C_out", s["output_connectivity"])
-        self._set_mask("d_rec", np.diag(s["Dale_rec"]))
-        self._set_mask("d_out", np.diag(s["Dale_out"]))
-        self.dale = dale_enabled(s)
-        fixed = []
-        for key in FIXABLE:
-            mask = s[f"{key}_fixed"] != 0
-            if mask.any() and self.params[key].trainable:
-                fixed.append(key)
-                self._set_mask(f"free_{key}", 1.0 - mask)
-                self._set_mask(f"fixed_value_{key}", self.params[key].numpy())
+        """Take the structural entries of complete ``weights``. Functions traced before must
+        be retraced: Dale's principle, the masks and the fixed matrices are traced in."""
+        tf = self.tf
+        self.structure = {k: v for k, v in weights.items() if k not in PARAMETERS}
+        self.dale = dale_on(self.structure)
+        self.multipliers = {k: None if m is None else tf.constant(m)
+                            for k, m in multipliers(self.spec, self.structure).items()}
+        fixed = fixed_entries(self.spec, self.structure)
+        for key, mask in fixed.items():
+            self.masks[f"free_{key}"] = tf.Variable((~mask).astype(self.np_dtype),
+                                                    trainable=False, name=f"free_{key}")
+            self.masks[f"fixed_value_{key}"] = tf.Variable(self.params[key].numpy(),
+                                                           trainable=False,
+                                                           name=f"fixed_value_{key}")
         self.fixed = tuple(fixed)
 
     def snapshot_fixed(self) -> None:
@@ -128,16 +98,11 @@ class Network:
     # ------------------------------------------------------------------ equations
     def effective(self) -> dict[str, Any]:
         """Effective ``W_in``, ``W_rec``, ``W_out`` (docs/equations.md), as tensors."""
-        p, m = self.params, self.masks
-        if not self.dale:
-            return {"W_in": p["W_in"] * m["C_in"], "W_rec": p["W_rec"] * m["C_rec"],
-                    "W_out": p["W_out"] * m["C_out"]}
-        abs_ = self.tf.abs
-        return {
-            "W_in": abs_(p["W_in"]) * m["C_in"],
-            "W_rec": abs_(p["W_rec"]) * m["C_rec"] * m["d_rec"][None, :],
-            "W_out": abs_(p["W_out"]) * m["C_out"] * m["d_out"][None, :],
-        }
+        out = {}
+        for key, m in self.multipliers.items():
+            W = self.tf.abs(self.params[key]) if self.dale else self.params[key]
+            out[key] = W if m is None else W * m
+        return out
 
     def alpha(self) -> Any:
         """``dt / tau`` (a Python float) or the per-unit vector with trainable time constants."""
@@ -202,12 +167,10 @@ class Network:
 
 # ---------------------------------------------------------------------- step functions
 def transfer(tf: Any, name: str) -> Callable[[Any], Any]:
-    """The transfer function ``name`` of ``psychcore._equations.TRANSFER_FUNCTIONS`` in TF."""
+    """The transfer function ``name`` (``psychcore.backend.NAMES``) in TensorFlow."""
     fns = {"relu": tf.nn.relu, "tanh": tf.tanh, "sigmoid": tf.sigmoid,
            "softplus": tf.nn.softplus, "linear": tf.identity}
-    if name not in fns:
-        raise ValueError(f"unknown transfer_function {name!r}; expected one of {sorted(fns)}")
-    return fns[name]
+    return implementation("transfer_function", name, fns, "tensorflow")
 
 
 def _rnn_step(f: Callable, decay: Any, W_T: Any) -> Step:

@@ -1,41 +1,39 @@
-"""Keras optimisers: building one from a name, class, instance or factory; its state as NumPy."""
+"""Keras optimisers: building one from a name, class or factory; its state as NumPy."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
-STATE_PREFIX = "optimizer/"
 #: Epsilon of ``"adam"`` unless given: PsychRNN's ``tf.compat.v1.train.AdamOptimizer`` and
 #: ``torch.optim.Adam`` use 1e-8 (Keras's own default is 1e-7).
 ADAM_EPSILON = 1e-8
 _NOT_STATE = ("learning_rate",)  # set by configure_optimizer, not carried over by a resume
 
 
-def make_optimizer(tf: Any, optimizer: Any, learning_rate: float, **kwargs: Any) -> Any:
+def make_optimizer(tf: Any, optimizer: Any, params: list[Any], learning_rate: float,
+                   **kwargs: Any) -> Any:
     """A fresh Keras optimiser.
 
     Args:
         tf: The ``tensorflow`` module.
-        optimizer: A Keras name or class name (``"adam"``, ``"sgd"``, ``"rmsprop"``,
-            ``"AdamW"`` ...) with Keras's defaults, except that ``"adam"`` has
-            ``epsilon=1e-8`` unless given (PsychRNN's and PyTorch's value), an ``Optimizer``
-            subclass (called with ``learning_rate`` and
-            ``kwargs``), an ``Optimizer`` instance (used as a template: a fresh copy is made
-            from its config, whose own learning rate wins), or a factory callable (called
-            with ``learning_rate=`` and ``kwargs`` if it takes arguments, else with none).
-        learning_rate: Step size for names, classes and factories.
+        optimizer: A lower-case Keras name (``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"adamw"``
+            ...) with Keras's defaults, except that ``"adam"`` has ``epsilon=1e-8`` unless
+            given (PsychRNN's and PyTorch's value); an ``Optimizer`` subclass (called with
+            ``learning_rate`` and ``kwargs``); or a factory ``fn(params, learning_rate,
+            **kwargs)`` (the backend kit's contract: ``params`` are the trainable variables).
+        params: The trainable variables, in the kit's order.
+        learning_rate: Step size.
         **kwargs: Further optimiser arguments (``momentum=0.9``, ``weight_decay=...``).
 
     Raises:
         ValueError: For an unknown name.
-        TypeError: For anything that does not give a Keras optimiser.
+        TypeError: For a factory that does not return a Keras optimiser.
     """
     base = tf.keras.optimizers.Optimizer
     if isinstance(optimizer, str):
-        if optimizer.lower() == "adam":  # PsychRNN's (TF1 AdamOptimizer) and torch's epsilon
+        if optimizer == "adam":  # PsychRNN's (TF1 AdamOptimizer) and torch's epsilon
             kwargs.setdefault("epsilon", ADAM_EPSILON)
         try:
             opt = tf.keras.optimizers.get(
@@ -45,22 +43,12 @@ def make_optimizer(tf: Any, optimizer: Any, learning_rate: float, **kwargs: Any)
             raise ValueError(
                 f"optimizer {optimizer!r} is not a Keras optimiser name; use one of 'adam', "
                 "'adamw', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamax', 'nadam', 'ftrl', "
-                "'lion' (or a class name such as 'AdamW'), or pass a keras optimizer"
+                "'lion', or pass a keras optimizer class or a factory"
             ) from exc
-    elif isinstance(optimizer, base):
-        if kwargs:
-            raise TypeError("optimizer keyword arguments cannot be combined with an instance")
-        opt = type(optimizer).from_config(optimizer.get_config())
     elif isinstance(optimizer, type) and issubclass(optimizer, base):
         opt = optimizer(learning_rate=learning_rate, **kwargs)
-    elif callable(optimizer):
-        takes_args = bool(inspect.signature(optimizer).parameters)
-        opt = optimizer(learning_rate=learning_rate, **kwargs) if takes_args else optimizer()
     else:
-        raise TypeError(
-            "optimizer must be a Keras optimiser name, class, instance or factory; received "
-            f"{type(optimizer).__name__}"
-        )
+        opt = optimizer(params, learning_rate, **kwargs)
     if not isinstance(opt, base):
         raise TypeError(f"the optimizer factory returned {type(opt).__name__}, not a Keras "
                         "optimizer")
@@ -68,8 +56,9 @@ def make_optimizer(tf: Any, optimizer: Any, learning_rate: float, **kwargs: Any)
 
 
 def _named_variables(opt: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Optimiser variables by stable key: ``optimizer/<param>/<slot>`` for slots (e.g.
-    ``optimizer/W_rec/momentum``), ``optimizer/<name>`` for the rest (``optimizer/iteration``).
+    """Optimiser variables by stable key: ``<param>/<slot>`` for slots (e.g.
+    ``W_rec/momentum``), ``<name>`` for the rest (``iteration``); the backend kit adds the
+    prefix ``optimizer/``.
 
     Keras names a slot ``<sanitised variable name>_<slot>``; the parameter is found by that
     prefix (longest first, so no parameter shadows another).
@@ -83,8 +72,8 @@ def _named_variables(opt: Any, params: dict[str, Any]) -> dict[str, Any]:
         name = str(var.name).split(":")[0]
         if name in _NOT_STATE:
             continue
-        key = next((f"{STATE_PREFIX}{param}/{name[len(prefix):]}" for prefix, param in prefixes
-                    if name.startswith(prefix)), STATE_PREFIX + name)
+        key = next((f"{param}/{name[len(prefix):]}" for prefix, param in prefixes
+                    if name.startswith(prefix)), name)
         if key in out:
             raise ValueError(f"two optimiser variables are both named {key!r}")
         out[key] = var
@@ -108,7 +97,7 @@ def set_optimizer_state(opt: Any, params: dict[str, Any], state: dict[str, np.nd
         ValueError: If keys are missing or unexpected, or a shape differs.
     """
     named = _named_variables(opt, params)
-    given = {k: v for k, v in state.items() if k.startswith(STATE_PREFIX)}
+    given = dict(state)
     missing, extra = sorted(set(named) - set(given)), sorted(set(given) - set(named))
     if missing or extra:
         raise ValueError(

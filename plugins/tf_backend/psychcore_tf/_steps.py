@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._losses import regularization
+from psychcore.backend import regularization
+
 from ._network import Network
 
 NOISE_MODES = ("none", "draw", "given")
@@ -82,8 +83,9 @@ class Compiled:
         tf, net, spec = self.tf, self.net, self.net.spec
         outputs, states, rates, eff = net.forward(x, self._xi(x, noise, mode), loop)
         value = tf.cast(self.loss_fn(outputs, y, mask), net.dtype)
-        weights = self._tensor_weights() if spec.custom_regularization is not None else {}
-        reg = regularization(tf, spec, eff, rates, weights, states)
+        reg = regularization(spec, eff, rates, mean=tf.reduce_mean, absolute=tf.abs,
+                             custom_args=lambda: (self._tensor_weights(), states),
+                             convert=lambda value: tf.cast(value, states.dtype))
         return value if reg is None else value + reg
 
     def _function(self, kind: str, key: tuple, build: Callable[[], Any]) -> Any:

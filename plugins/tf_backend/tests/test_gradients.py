@@ -14,7 +14,7 @@ pytest.importorskip("tensorflow")
 from tf_helpers import bound, data, lively_weights  # noqa: E402
 
 from psychcore import FixedWeights, Simulator  # noqa: E402
-from psychcore._equations import loss, regularization  # noqa: E402
+from psychcore.equations import loss, regularization  # noqa: E402
 
 N_IN, N_REC, N_OUT = 2, 5, 2
 EPS = 1e-6

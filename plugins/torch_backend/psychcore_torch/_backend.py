@@ -1,4 +1,4 @@
-"""TorchBackend: psychcore's backend interface on PyTorch (eager mode, CPU or CUDA)."""
+"""TorchBackend: psychcore's backend kit on PyTorch (eager mode, CPU or CUDA)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from psychcore import Backend, check_adam_state, validate_weights
-from psychcore._rng import SeedLike, as_generator
+from psychcore.backend import Batch, FrameworkBackend, regularization
 
 from . import _losses, _optim
 from ._device import SMALL_STEP, intra_op_threads, resolve_device
@@ -19,17 +18,21 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 GENERATOR_KEY = "generator"
+
+
 def _batch_major(t: Tensor) -> np.ndarray:
     """A time-major tensor as a C-contiguous ``(N_batch, N_steps, N)`` NumPy array."""
     return np.ascontiguousarray(t.detach().cpu().numpy().transpose(1, 0, 2))
 
 
-class TorchBackend(Backend):
-    """Trains psychcore networks with PyTorch (see ``psychcore.Backend`` for the contract).
+class TorchBackend(FrameworkBackend):
+    """Trains psychcore networks with PyTorch (see ``psychcore.backend.Backend`` for the
+    contract and ``psychcore.backend.FrameworkBackend`` for the decisions every backend shares).
 
-    Beyond the interface: :meth:`loss_and_gradients` (the objective and its gradients with
-    respect to every trainable raw parameter, without a step), :attr:`optimizer` (the
-    ``torch.optim`` object after :meth:`configure_optimizer`) and :attr:`num_threads`.
+    Beyond the interface: :attr:`optimizer` (the ``torch.optim`` object after
+    :meth:`configure_optimizer`) and :attr:`num_threads`. Optimiser names are ``torch.optim``'s
+    class names, case-insensitive, with ``"adam"`` computing TensorFlow's (and PsychRNN's)
+    update exactly (:func:`psychcore_torch.optimizer_classes`).
 
     Threads: small networks are dominated by per-operation overhead, and on a CPU shared with
     other jobs two or more OpenMP threads make each of the thousands of small operations of a
@@ -43,9 +46,9 @@ class TorchBackend(Backend):
 
     Args:
         spec: A bound ModelSpec.
-        weights: Weights dict (``docs/equations.md``); copied, completed with the defaults of
-            ``psychcore.validate_weights`` and converted to ``spec.dtype``.
-        seed: Seed or NumPy Generator; a 63-bit integer drawn from it seeds this backend's own
+        weights: Weights dict (``docs/equations.md``); copied, completed and converted to
+            ``spec.dtype``.
+        seed: Seed or NumPy Generator; one draw from it seeds this backend's own
             ``torch.Generator`` (recurrent noise). No global torch state is touched.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...; ``"cuda"`` when available if None.
         num_threads: ``"auto"``, None or a thread count (see above); with ``psychcore.Model``
@@ -67,38 +70,18 @@ class TorchBackend(Backend):
         spec: Any,
         weights: dict[str, np.ndarray],
         *,
-        seed: SeedLike = None,
+        seed: Any = None,
         device: str | None = None,
         num_threads: int | str | None = "auto",
     ) -> None:
-        import torch
-
-        super().__init__(spec, weights, seed=seed, device=device)
         if not (num_threads is None or num_threads == "auto" or (
                 isinstance(num_threads, int) and not isinstance(num_threads, bool)
                 and num_threads > 0)):
             raise ValueError(f"num_threads must be 'auto', None or a positive int; received "
                              f"{num_threads!r}")
-        if not getattr(spec, "is_bound", False):
-            raise ValueError("TorchBackend needs a bound ModelSpec (spec.bind(task))")
-        self.device: str = resolve_device(device)
-        self.dtype: torch.dtype = {"float32": torch.float32, "float64": torch.float64}[spec.dtype]
-        full = validate_weights(dict(weights), spec.architecture)
-        self._check_sizes(full)
-        full = {k: np.asarray(v, dtype=np.dtype(spec.dtype)) for k, v in full.items()}
-        if spec.train_tau and "tau_raw" not in full:
-            raise ValueError(f"spec.train_tau is True but weights has no 'tau_raw' of shape "
-                             f"(N_rec,) = ({spec.N_rec},)")
-        self._shapes = {k: v.shape for k, v in full.items()}
-        self.net = Network(spec, full, self.device, self.dtype)
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(int(as_generator(seed).integers(0, 2**63 - 1)))
-        self.optimizer: torch.optim.Optimizer | None = None
-        self._names: list[str] = []
-        self._clip: float | None = 1.0
-        self._step: Any = None
-        self._pending: dict[str, np.ndarray] | None = None
         self.num_threads: int | str | None = num_threads
+        self.optimizer: torch.optim.Optimizer | None = None
+        super().__init__(spec, weights, seed=seed, device=device)
 
     @classmethod
     def is_available(cls) -> tuple[bool, str]:
@@ -116,15 +99,6 @@ class TorchBackend(Backend):
         """torch's intra-op thread pool at ``n`` threads for the block, then restored."""
         return intra_op_threads(int(n))
 
-    def _check_sizes(self, w: dict[str, np.ndarray]) -> None:
-        s = self.spec
-        got = (w["W_rec"].shape[1], w["W_in"].shape[1], w["W_out"].shape[0])
-        if got != (s.N_rec, s.N_in, s.N_out):
-            raise ValueError(
-                f"weights have N_rec={got[0]}, N_in={got[1]}, N_out={got[2]}; the spec has "
-                f"N_rec={s.N_rec}, N_in={s.N_in}, N_out={s.N_out}"
-            )
-
     def _threads(self, n_batch: int) -> contextlib.AbstractContextManager[None]:
         """The intra-op thread count for a call on ``n_batch`` trials (see the class doc)."""
         n = self.num_threads
@@ -133,55 +107,41 @@ class TorchBackend(Backend):
             n = 1 if self.device.startswith("cpu") and work <= SMALL_STEP else None
         return intra_op_threads(None if n is None else int(n))
 
-    # ------------------------------------------------------------------ conversions
-    def _as_tensor(self, value: Any, name: str, shape: tuple[int | None, ...]) -> Tensor:
+    # ------------------------------------------------------------------ building
+    def _resolve_device(self, device: str | None) -> str:
+        return resolve_device(device)
+
+    def _build(self, weights: dict[str, np.ndarray]) -> None:
         import torch
 
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers; received dtype {arr.dtype}")
-        fits = arr.ndim == len(shape) and all(
-            e is None or e == a for e, a in zip(shape, arr.shape, strict=True))
-        if not fits or 0 in arr.shape:
-            expected = tuple("N" if e is None else e for e in shape)
-            raise ValueError(f"{name} has shape {arr.shape}; expected {expected} (N >= 1)")
-        return torch.as_tensor(arr, dtype=self.dtype, device=self.device)
+        self.dtype: torch.dtype = {"float32": torch.float32,
+                                   "float64": torch.float64}[self.spec.dtype]
+        self.net = Network(self.spec, weights, self.device, self.dtype)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(self.framework_seed)
 
-    def _x(self, x: Any) -> Tensor:
-        """Time-major inputs ``(N_steps, N_batch, N_in)``."""
-        return self._as_tensor(x, "x", (None, None, self.spec.N_in)).transpose(0, 1).contiguous()
-
-    def _noise(self, u: Tensor, noise: Any) -> Tensor | None:
-        """Time-major standard normals: ``noise`` when given, else drawn if the spec has noise."""
+    def _tensors(self, batch: Batch) -> tuple[Tensor, ...]:
+        """Time-major ``(u, y, mask, xi)`` of a batch (None where absent); noise drawn here."""
         import torch
 
-        s = self.spec
-        n_steps, n_batch = u.shape[0], u.shape[1]
-        if noise is not None:
-            if s.architecture != "rnn":
-                raise ValueError(f"recurrent noise is defined for architecture 'rnn' only; "
-                                 f"this network is {s.architecture!r}")
-            return self._as_tensor(noise, "noise", (n_batch, n_steps, s.N_rec)).transpose(0, 1)
-        if s.rec_noise > 0:
-            return torch.randn((n_steps, n_batch, s.N_rec), generator=self.generator,
-                               dtype=self.dtype, device=self.device)
-        return None
+        def tm(a: np.ndarray | None) -> Tensor | None:
+            if a is None:
+                return None
+            return torch.as_tensor(a, device=self.device).transpose(0, 1).contiguous()
 
-    # ------------------------------------------------------------------ forward
-    def forward(
-        self, x: np.ndarray, noise: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Run the network on ``x`` ``(N_trials, N_steps, N_in)``; any number of trials.
+        xi = tm(batch.noise)
+        if batch.noise_mode == "draw":
+            xi = torch.randn((batch.n_steps, batch.n_trials, self.spec.N_rec),
+                             generator=self.generator, dtype=self.dtype, device=self.device)
+        return tm(batch.x), tm(batch.y), tm(batch.mask), xi
 
-        Returns:
-            ``(outputs, states)`` as NumPy arrays of ``spec.dtype`` on the CPU.
-        """
+    # ------------------------------------------------------------------ arithmetic
+    def _forward(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         with torch.inference_mode():
-            u = self._x(x)
-            xi = self._noise(u, noise)
-            with self._threads(u.shape[1]):
+            u, _, _, xi = self._tensors(batch)
+            with self._threads(batch.n_trials):
                 outputs, states, _ = self.net.run(u, xi, self.spec.rec_noise)
         return _batch_major(outputs), _batch_major(states)
 
@@ -193,208 +153,97 @@ class TorchBackend(Backend):
             value = _losses.task_loss(spec.loss, *(t.transpose(0, 1) for t in (outputs, y, mask)))
         else:  # built-in losses are means over all entries: the layout does not matter
             value = _losses.task_loss(spec.loss, outputs, y, mask)
-        reg = _losses.regularization(spec, eff, self.net.rates(states), states.transpose(0, 1),
-                                     self.net.tensors)
+        reg = regularization(spec, eff, self.net.rates(states), mean=lambda t: t.mean(),
+                             absolute=lambda t: t.abs(),
+                             custom_args=lambda: (self.net.tensors(), states.transpose(0, 1)))
         return value if reg is None else value + reg
 
-    def _batch(self, x: Any, y: Any, mask: Any, noise: Any) -> tuple[Tensor, ...]:
-        """Time-major tensors of a batch, checked before any noise is drawn."""
-        u = self._x(x)
-        shape = (u.shape[1], u.shape[0], self.spec.N_out)
-        y_t, mask_t = (self._as_tensor(a, name, shape).transpose(0, 1).contiguous()
-                       for a, name in ((y, "y"), (mask, "mask")))
-        return u, y_t, mask_t, self._noise(u, noise)
-
-    def loss_and_gradients(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        mask: np.ndarray,
-        noise: np.ndarray | None = None,
-    ) -> tuple[float, dict[str, np.ndarray]]:
+    def _gradients(self, batch: Batch) -> tuple[float, dict[str, np.ndarray]]:
         import torch
 
-        u, yt, mt, xi = self._batch(x, y, mask, noise)
+        u, y, mask, xi = self._tensors(batch)
         params = self.net.trainable()
-        with self._threads(u.shape[1]):
-            value = self._objective(u, yt, mt, xi)
+        with self._threads(batch.n_trials):
+            value = self._objective(u, y, mask, xi)
             grads = torch.autograd.grad(value, list(params.values()), allow_unused=True)
         return float(value.detach()), {
-            k: np.zeros(p.shape, dtype=np.dtype(self.spec.dtype)) if g is None
-            else g.cpu().numpy() for (k, p), g in zip(params.items(), grads, strict=True)
+            k: np.zeros(p.shape, dtype=self.np_dtype) if g is None else g.cpu().numpy()
+            for (k, p), g in zip(params.items(), grads, strict=True)
         }
 
-    # ------------------------------------------------------------------ training
-    def configure_optimizer(
-        self,
-        optimizer: Any = "adam",
-        learning_rate: float = 1e-3,
-        clip_grads: bool | float = True,
-        **kwargs: Any,
-    ) -> None:
-        """Create a fresh optimiser over the trainable parameters.
-
-        Args:
-            optimizer: Case-insensitive ``torch.optim`` class name (``"adam"``, ``"sgd"``,
-                ``"rmsprop"``, ``"adamw"``, ...), an ``Optimizer`` subclass, or a factory
-                ``fn(params, lr) -> Optimizer``.
-            learning_rate: Step size.
-            clip_grads: True clips by global norm 1, a number by that norm, False not at all.
-            **kwargs: Passed to the optimiser (``weight_decay=...``, ``momentum=...``).
-
-        Raises:
-            ValueError: For an unknown optimiser name or when nothing is trainable.
-        """
+    def _configure(self, optimizer: Any, learning_rate: float, **kwargs: Any) -> None:
         params = self.net.trainable()
-        if not params:
-            raise ValueError("nothing to train: every *_train flag of the spec is False")
-        clip = _optim.clip_norm(clip_grads)
-        self.optimizer = _optim.make_optimizer(optimizer, list(params.values()),
-                                               float(learning_rate), **kwargs)
-        self._names = list(params)
-        self._clip = clip
+        self.optimizer = _optim.make_optimizer(optimizer, list(params.values()), learning_rate,
+                                               **kwargs)
         self._step = _optim.step_fn(self.optimizer)
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            _optim.import_state(self.optimizer, self._names, pending)
 
-    def train_step(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        mask: np.ndarray,
-        noise: np.ndarray | None = None,
-    ) -> float:
-        """One optimisation step; returns the loss (with regularisation) before it.
-
-        Raises:
-            RuntimeError: If :meth:`configure_optimizer` was never called.
-        """
-
+    def _train_step(self, batch: Batch) -> float:
         opt = self.optimizer
-        if opt is None:
-            raise RuntimeError("call configure_optimizer() before train_step()")
-        u, yt, mt, xi = self._batch(x, y, mask, noise)
-        params = list(self.net.params[k] for k in self._names)
+        u, y, mask, xi = self._tensors(batch)
+        params = [self.net.params[k] for k in self.trainable]
 
         def closure() -> Tensor:
             opt.zero_grad(set_to_none=True)
-            value = self._objective(u, yt, mt, xi)
+            value = self._objective(u, y, mask, xi)
             value.backward()
             self.net.mask_fixed_grads()
-            if self._clip is not None:
-                _optim.clip_global_norm_(params, self._clip)
+            if self.clip is not None:
+                _optim.clip_global_norm_(params, self.clip)
             return value
 
-        with self._threads(u.shape[1]):
+        with self._threads(batch.n_trials):
             value = self._step(closure)
             self.net.restore_fixed()
         return float(value.detach())
 
     # ------------------------------------------------------------------ weights and state
-    def get_weights(self) -> dict[str, np.ndarray]:
-        """Every key of the weights dict, as NumPy copies of ``spec.dtype``."""
-        out = {k: v.copy() for k, v in self.net.structure.items()}
-        out.update({k: p.detach().cpu().numpy().copy() for k, p in self.net.params.items()})
-        return {k: out[k] for k in self._shapes}
+    def _get_params(self) -> dict[str, np.ndarray]:
+        return {k: p.detach().cpu().numpy().copy() for k, p in self.net.params.items()}
 
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Replace some or all arrays (raw parameters and structure); shapes must match.
+    def _set_params(self, weights: dict[str, np.ndarray], structure_changed: bool) -> None:
+        self.net.load(weights)
 
-        The optimiser keeps its state; entries marked fixed keep the values given here.
+    def _get_optimizer_state(self) -> dict[str, np.ndarray]:
+        return _optim.export_state(self.optimizer, self.trainable)
 
-        Raises:
-            ValueError: For an unknown key or a wrong shape (naming the key, the expected and
-                the received shape), or values ``psychcore.validate_weights`` refuses.
-        """
-        given = {}
-        for key, value in weights.items():
-            if key not in self._shapes:
-                raise ValueError(f"set_weights: unknown key {key!r}; this network has "
-                                 f"{list(self._shapes)}")
-            arr = np.asarray(np.nan if key == "dale_ratio" and value is None else value)
-            if arr.shape != self._shapes[key]:
-                raise ValueError(f"set_weights: weights[{key!r}] has shape {arr.shape}; "
-                                 f"expected {self._shapes[key]}")
-            given[key] = arr
-        merged = self.get_weights()
-        merged.update(given)
-        merged = validate_weights(merged, self.spec.architecture)
-        self.net.load({k: np.asarray(v, dtype=np.dtype(self.spec.dtype))
-                       for k, v in merged.items()})
+    def _set_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        _optim.import_state(self.optimizer, self.trainable, state)
 
-    def get_training_state(self) -> dict[str, np.ndarray]:
-        """Optimiser slots and counters (``optimizer/<param>/<slot>``) and the noise
-        generator's state (``generator``, ``torch.Generator.get_state()`` as uint8)."""
-        state = {} if self.optimizer is None else _optim.export_state(self.optimizer,
-                                                                      self._names)
-        state[GENERATOR_KEY] = self.generator.get_state().numpy().copy()
-        return state
+    def _get_rng_state(self) -> dict[str, np.ndarray]:
+        return {GENERATOR_KEY: self.generator.get_state().numpy().copy()}
 
-    def set_training_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore :meth:`get_training_state`'s arrays.
-
-        Call it after :meth:`configure_optimizer`. Without an optimiser yet, the optimiser
-        part is kept and loaded into the next one configured.
-        """
+    def _set_rng_state(self, state: dict[str, np.ndarray]) -> None:
         import torch
 
-        if GENERATOR_KEY in state:
-            self.generator.set_state(torch.from_numpy(
-                np.ascontiguousarray(state[GENERATOR_KEY], dtype=np.uint8)))
-        optimizer_part = {k: v for k, v in state.items() if k.startswith(_optim.PREFIX)}
-        if self.optimizer is None:
-            self._pending = optimizer_part or None
-        else:
-            _optim.import_state(self.optimizer, self._names, optimizer_part)
+        if GENERATOR_KEY not in state:
+            raise ValueError(f"the training state has no {GENERATOR_KEY!r} (the noise "
+                             "generator's state)")
+        self.generator.set_state(torch.from_numpy(
+            np.ascontiguousarray(state[GENERATOR_KEY], dtype=np.uint8)))
 
-    def _adam(self) -> Any:
-        import torch
-
-        opt = self.optimizer
-        if opt is None:
-            raise RuntimeError("call configure_optimizer('adam') before reading or loading its "
-                               "state")
-        is_adam = isinstance(opt, _optim.psychrnn_adam()) or (
-            type(opt) is torch.optim.Adam and not opt.defaults.get("amsgrad"))
-        if not is_adam:
-            raise ValueError(f"the portable Adam state needs optimizer 'adam'; this backend "
-                             f"trains with {type(opt).__name__}")
-        return opt
-
-    def get_adam_state(self) -> dict[str, np.ndarray]:
-        opt = self._adam()
-        out: dict[str, np.ndarray] = {}
-        steps = set()
-        for name in self._names:
+    def _get_adam(self) -> tuple[int, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        m, v, steps = {}, {}, set()
+        for name in self.trainable:
             param = self.net.params[name]
-            slots = opt.state.get(param) or {}
-            for key, slot in (("m", "exp_avg"), ("v", "exp_avg_sq")):
-                out[f"{key}/{name}"] = (slots[slot].detach().cpu().numpy().copy() if slots else
-                                        np.zeros(tuple(param.shape), np.dtype(self.spec.dtype)))
+            slots = self.optimizer.state.get(param) or {}
+            zeros = np.zeros(tuple(param.shape), self.np_dtype)
+            m[name] = slots["exp_avg"].detach().cpu().numpy().copy() if slots else zeros
+            v[name] = slots["exp_avg_sq"].detach().cpu().numpy().copy() if slots else zeros
             steps.add(int(slots["step"]) if slots else 0)
         if len(steps) > 1:
             raise RuntimeError(f"Adam's parameters have taken different numbers of steps "
                                f"({sorted(steps)}); the state is not portable")
-        out["step"] = np.array(steps.pop(), dtype=np.int64)
-        return out
+        return steps.pop(), m, v
 
-    def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
+    def _set_adam(self, step: int, m: dict[str, np.ndarray], v: dict[str, np.ndarray]) -> None:
         import torch
 
-        opt = self._adam()
-        params = {name: self.net.params[name] for name in self._names}
-        step, m, v = check_adam_state(state, {k: tuple(p.shape) for k, p in params.items()})
-        for name, param in params.items():
-            opt.state.pop(param, None)
+        for name in self.trainable:
+            param = self.net.params[name]
+            self.optimizer.state.pop(param, None)
             if step:
-                opt.state[param] = {
+                self.optimizer.state[param] = {
                     "step": torch.tensor(float(step), dtype=torch.float64),
                     "exp_avg": torch.tensor(m[name], dtype=param.dtype, device=param.device),
                     "exp_avg_sq": torch.tensor(v[name], dtype=param.dtype, device=param.device),
                 }
-
-    def __repr__(self) -> str:
-        s = self.spec
-        return (f"TorchBackend(architecture={s.architecture!r}, N_rec={s.N_rec}, "
-                f"device={self.device!r}, dtype={s.dtype!r})")

@@ -33,6 +33,8 @@ def transfer_function(name: str) -> TensorFn:
     import torch
     from torch.nn import functional
 
+    from psychcore.backend import implementation
+
     functions: dict[str, TensorFn] = {
         "relu": torch.relu,
         "tanh": torch.tanh,
@@ -40,9 +42,7 @@ def transfer_function(name: str) -> TensorFn:
         "softplus": functional.softplus,
         "linear": _identity,
     }
-    if name not in functions:
-        raise ValueError(f"transfer_function must be one of {sorted(functions)}; received {name!r}")
-    return functions[name]
+    return implementation("transfer_function", name, functions, "torch")
 
 
 def rate_rnn(

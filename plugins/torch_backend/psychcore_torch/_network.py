@@ -2,12 +2,10 @@
 
 Raw parameters (``W_in``, ``W_rec``, ``W_out``, ``b_rec``, ``b_out``, ``init_state``,
 ``init_cell``, ``tau_raw``) are leaf tensors whose ``requires_grad`` follows the spec's
-trainable flags (``init_cell`` follows ``init_state_train``, ``tau_raw`` follows
-``train_tau``). The structure keys are kept as NumPy arrays (returned by ``get_weights``) and
-folded into constant tensors: one multiplier per matrix that applies the connectivity mask
-(tiled over gate blocks) and, with Dale's principle, the column signs, so an effective weight
-is ``W * M`` or ``|W| * M``: exactly ``docs/equations.md``, since the masks are 0/1 and the
-signs +-1 or 0.
+trainable flags (``psychcore.backend.PARAMETERS``). The structure comes from the backend kit
+as constant tensors: one multiplier per matrix (``psychcore.backend.multipliers``: masks times
+Dale signs), so an effective weight is ``W * M`` or ``|W| * M``, and the fixed entries
+(``psychcore.backend.fixed_entries``).
 """
 
 from __future__ import annotations
@@ -17,24 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from psychcore.backend import PARAMETERS, dale_on, fixed_entries, multipliers, trains
+
 from . import _cells
 
 if TYPE_CHECKING:
     import torch
     from torch import Tensor
-
-#: Raw parameter key -> ModelSpec attribute that says whether it trains.
-TRAIN_FLAGS = {
-    "W_in": "W_in_train",
-    "W_rec": "W_rec_train",
-    "W_out": "W_out_train",
-    "b_rec": "b_rec_train",
-    "b_out": "b_out_train",
-    "init_state": "init_state_train",
-    "init_cell": "init_state_train",
-    "tau_raw": "train_tau",
-}
-_FIXED = {"W_in": "W_in_fixed", "W_rec": "W_rec_fixed", "W_out": "W_out_fixed"}
 
 
 class Network:
@@ -42,7 +29,7 @@ class Network:
 
     Args:
         spec: A bound ModelSpec.
-        weights: A complete weights dict (``psychcore.validate_weights`` output).
+        weights: Complete, checked weights in the spec's dtype (``psychcore.backend``).
         device: Torch device.
         dtype: Torch floating dtype.
     """
@@ -56,8 +43,8 @@ class Network:
         self.G: int = spec.n_gates
         self.N_rec: int = int(spec.N_rec)
         self.f = _cells.transfer_function(spec.transfer_function)
-        self.params: dict[str, Tensor] = {}
         self.structure: dict[str, np.ndarray] = {}
+        self.params: dict[str, Tensor] = {}
         self.load(weights)
 
     # ------------------------------------------------------------------ state
@@ -67,50 +54,32 @@ class Network:
         return torch.as_tensor(np.asarray(value), dtype=self.dtype, device=self.device)
 
     def load(self, weights: dict[str, np.ndarray]) -> None:
-        """Take every array of ``weights``; parameters are copied into the existing tensors
-        (so an optimiser keeps tracking them) and fixed entries get their new values."""
+        """Take every array of complete ``weights``; parameters are copied into the existing
+        tensors (so an optimiser keeps tracking them) and fixed entries get their new values."""
         import torch
 
-        for key, value in weights.items():
-            if key not in TRAIN_FLAGS:
-                self.structure[key] = np.array(value, dtype=np.dtype(self.spec.dtype))
-            elif key in self.params:
+        for key in PARAMETERS:
+            if key not in weights:
+                continue
+            if key in self.params:
                 with torch.no_grad():
-                    self.params[key].copy_(self._tensor(value))
+                    self.params[key].copy_(self._tensor(weights[key]))
             else:
-                trains = bool(getattr(self.spec, TRAIN_FLAGS[key]))
-                self.params[key] = self._tensor(value).clone().requires_grad_(trains)
-        self._build_constants()
-
-    def _build_constants(self) -> None:
-        import torch
-
-        s, G = self.structure, self.G
-        self.dale = bool(np.isfinite(float(s["dale_ratio"])))
-        c_in = np.tile(s["input_connectivity"], (G, 1))
-        c_rec = np.tile(s["rec_connectivity"], (G, 1))
-        c_out = s["output_connectivity"]
-        if self.dale:
-            c_rec = c_rec * np.diag(s["Dale_rec"])[None, :]
-            c_out = c_out * np.diag(s["Dale_out"])[None, :]
-        self.multipliers = {  # None: all ones, nothing to multiply
-            key: None if np.all(m == 1) else self._tensor(m)
-            for key, m in (("W_in", c_in), ("W_rec", c_rec), ("W_out", c_out))
-        }
+                self.params[key] = self._tensor(weights[key]).clone().requires_grad_(
+                    trains(self.spec, key))
+        self.structure = {k: v for k, v in weights.items() if k not in PARAMETERS}
+        self.dale = dale_on(self.structure)
+        self.multipliers = {k: None if m is None else self._tensor(m)  # None: all ones
+                            for k, m in multipliers(self.spec, self.structure).items()}
         # fixed entries: a 0/1 gradient multiplier, the boolean mask and the values to keep
-        self.fixed: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
-        for key, fixed_key in _FIXED.items():
-            mask = s[fixed_key] != 0
-            if mask.any() and self.params[key].requires_grad:
-                m = torch.as_tensor(mask, device=self.device)
-                self.fixed[key] = (self._tensor(~mask), m, self.params[key].detach().clone())
-        tau_range = self.spec.tau_range
-        if "tau_raw" in self.params and tau_range is None:
-            raise ValueError("weights has 'tau_raw' (trainable time constants) but the spec's "
-                             "tau_range is None")
+        self.fixed: dict[str, tuple[Tensor, Tensor, Tensor]] = {
+            key: (self._tensor(~mask), torch.as_tensor(mask, device=self.device),
+                  self.params[key].detach().clone())
+            for key, mask in fixed_entries(self.spec, self.structure).items()
+        }
 
     def trainable(self) -> dict[str, Tensor]:
-        """The parameters that train, in a fixed order."""
+        """The parameters that train, in the order of ``psychcore.backend.PARAMETERS``."""
         return {k: p for k, p in self.params.items() if p.requires_grad}
 
     def mask_fixed_grads(self) -> None:

@@ -1,7 +1,8 @@
 """Optimisers: resolving names, classes and factories; exporting their state as NumPy.
 
 The state export flattens ``optimizer.state_dict()["state"]`` into NumPy arrays under keys
-``optimizer/<parameter>/<slot>`` (e.g. ``optimizer/W_rec/exp_avg``, ``optimizer/W_rec/step``),
+``<parameter>/<slot>`` (e.g. ``W_rec/exp_avg``, ``W_rec/step``; the backend kit adds the
+prefix ``optimizer/``),
 with suffixes for what is not a tensor: ``#number`` (a Python number, 0-d array), ``#none``
 (an empty array) and ``#list`` (the length; the items follow as ``<key>/<i>``). Hyper-parameters
 are not exported: they come from ``configure_optimizer``.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +19,6 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-PREFIX = "optimizer/"
 _UNUSABLE = {"sparseadam": "it needs sparse gradients"}
 
 
@@ -153,12 +152,6 @@ def make_optimizer(
         return classes[key](params, lr=learning_rate, **kwargs)
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
         return optimizer(params, lr=learning_rate, **kwargs)
-    if isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            "optimizer must be a name, a torch.optim.Optimizer subclass or a factory "
-            "fn(params, lr); an optimizer instance is already bound to other parameters "
-            f"(pass type(opt) or a lambda instead of {type(optimizer).__name__}(...))"
-        )
     if callable(optimizer):
         built = optimizer(params, learning_rate, **kwargs)
         if not isinstance(built, torch.optim.Optimizer):
@@ -171,27 +164,6 @@ def make_optimizer(
         "optimizer must be a name, a torch.optim.Optimizer subclass or a factory "
         f"fn(params, lr); received {type(optimizer).__name__}"
     )
-
-
-def clip_norm(clip_grads: bool | float | None) -> float | None:
-    """The global-norm bound: True -> 1.0 (PsychRNN), a positive number -> it, False -> None.
-
-    Raises:
-        ValueError: For a number that is not positive and finite.
-        TypeError: For another type.
-    """
-    if clip_grads is None or clip_grads is False:
-        return None
-    if clip_grads is True:
-        return 1.0
-    if not isinstance(clip_grads, Real):
-        raise TypeError(f"clip_grads must be a bool or a number; received "
-                        f"{type(clip_grads).__name__}")
-    value = float(clip_grads)
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"clip_grads must be True, False or a positive number; received "
-                         f"{clip_grads!r}")
-    return value
 
 
 # ---------------------------------------------------------------------- state export
@@ -236,7 +208,7 @@ def export_state(opt: torch.optim.Optimizer, names: Sequence[str]) -> dict[str, 
     out: dict[str, np.ndarray] = {}
     for index, slots in opt.state_dict()["state"].items():
         for slot, value in slots.items():
-            _encode(f"{PREFIX}{names[index]}/{slot}", value, out)
+            _encode(f"{names[index]}/{slot}", value, out)
     return out
 
 
@@ -248,10 +220,10 @@ def import_state(
     Raises:
         ValueError: If the state holds slots of parameters that ``opt`` does not optimise.
     """
-    flat = {k: v for k, v in state.items() if k.startswith(PREFIX)}
+    flat = dict(state)
     slots: dict[str, set[str]] = {}
     for key in flat:
-        name, _, rest = key[len(PREFIX):].partition("/")
+        name, _, rest = key.partition("/")
         slots.setdefault(name, set()).add(rest.split("/")[0].split("#")[0])
     unknown = sorted(set(slots) - set(names))
     if unknown:
@@ -261,7 +233,7 @@ def import_state(
         )
     sd = opt.state_dict()
     sd["state"] = {
-        names.index(name): {slot: _decode(f"{PREFIX}{name}/{slot}", flat) for slot in sorted(s)}
+        names.index(name): {slot: _decode(f"{name}/{slot}", flat) for slot in sorted(s)}
         for name, s in slots.items()
     }
     opt.load_state_dict(sd)

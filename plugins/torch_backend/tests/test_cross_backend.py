@@ -16,7 +16,7 @@ pytest.importorskip("tensorflow")
 
 import psychcore  # noqa: E402
 from psychcore import ModelSpec, check_reproducibility, initialize_weights  # noqa: E402
-from psychcore._repro import TOLERANCES  # noqa: E402
+from psychcore.testing import REPRO_TOLERANCES as TOLERANCES  # noqa: E402
 
 
 @pytest.mark.parametrize("kw", [{}, {"dale_ratio": 0.8, "autapses": False},

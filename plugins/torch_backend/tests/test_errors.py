@@ -81,7 +81,7 @@ def test_optimizer_by_name_class_and_factory(backend):
 
 def test_bad_optimizer_objects(backend):
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    with pytest.raises(TypeError, match="already bound"):
+    with pytest.raises(TypeError, match="bound to other parameters"):
         backend.configure_optimizer(opt)
     with pytest.raises(TypeError, match="must return a torch.optim.Optimizer"):
         backend.configure_optimizer(lambda params, lr: None)

@@ -11,7 +11,7 @@ from psychcore_torch import TorchBackend  # noqa: E402
 from torch_helpers import ARCHITECTURES, bound, data, variants  # noqa: E402
 
 from psychcore import Simulator, initialize_weights  # noqa: E402
-from psychcore._equations import loss, regularization  # noqa: E402
+from psychcore.equations import loss, regularization  # noqa: E402
 
 N_REC, STEPS, STEP = 5, 6, 1e-6
 
