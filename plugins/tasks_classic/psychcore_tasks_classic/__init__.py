@@ -13,13 +13,25 @@ Installing this distribution registers them with psychcore through the ``psychco
 point group (see :mod:`psychcore_tasks_classic.plugin`).
 """
 
+from __future__ import annotations
+
 from ._category import MatchToCategory
 from ._context import ContextDependentIntegration
 from ._delayed import DelayedDiscrimination
 from ._gonogo import GoNoGo
 from ._perceptual import PerceptualDiscrimination
 
+TASKS: tuple[type, ...] = (
+    PerceptualDiscrimination,
+    DelayedDiscrimination,
+    MatchToCategory,
+    GoNoGo,
+    ContextDependentIntegration,
+)
+"""The five task classes, in the order above (what the plugin registers)."""
+
 __all__ = [
+    "TASKS",
     "ContextDependentIntegration",
     "DelayedDiscrimination",
     "GoNoGo",

@@ -7,17 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from psychcore import Task
-
 from ._common import (
+    ClassicTask,
     Period,
     SeedLike,
     batch_noise,
     check_int,
-    choice_accuracy,
     full,
     in_period,
     one_hot,
+    step_choice,
     step_noise,
 )
 
@@ -49,7 +48,7 @@ def category_of(angle: np.ndarray, N_out: int) -> np.ndarray:
     return np.clip(category, 0, N_out - 1)
 
 
-class MatchToCategory(Task):
+class MatchToCategory(ClassicTask):
     """Match-to-category on a ring of direction-tuned inputs.
 
     The stimulus is a direction on a circle. ``N_in`` input channels with preferred
@@ -95,15 +94,8 @@ class MatchToCategory(Task):
     description = "Report which of N_out ring slices a stimulus direction is in (Freedman 2006)"
 
     def __init__(
-        self,
-        dt: float,
-        tau: float,
-        T: float,
-        N_batch: int,
-        N_in: int = 16,
-        N_out: int = 2,
-        *,
-        seed: SeedLike = None,
+        self, dt: float, tau: float, T: float, N_batch: int, N_in: int = 16, N_out: int = 2,
+        *, seed: SeedLike = None,
     ) -> None:
         owner = type(self).__name__
         N_in = check_int(N_in, "N_in", owner, minimum=2)
@@ -141,13 +133,8 @@ class MatchToCategory(Task):
         x_t = step_noise(self.rng, self.N_in, self.alpha, params["stim_noise"])
         if in_period(t, onset, output):
             x_t += ring_input(np.asarray([params["angle"]], dtype=np.float64), self.N_in)[0]
-        if in_period(t, output, output + params["output_dur"]):
-            y_t = one_hot(np.asarray([params["category"]]), self.N_out, 1.0, 0.0)[0]
-            mask_t = np.ones(self.N_out)
-        else:
-            y_t = np.zeros(self.N_out)
-            mask_t = np.zeros(self.N_out)
-        return x_t, y_t, mask_t
+        respond = in_period(t, output, output + params["output_dur"])
+        return x_t, *step_choice(respond, params["category"], self.N_out, 1.0, 0.0)
 
     # ---------------------------------------------------------------- vectorised path
     def generate_batch_params(
@@ -177,9 +164,3 @@ class MatchToCategory(Task):
         respond = Period(t, output, output + params["output_dur"])
         y = respond.values(one_hot(params["category"], self.N_out, 1.0, 0.0))
         return x, y, respond.mask(self.N_out)
-
-    def accuracy_function(
-        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
-    ) -> float:
-        """Fraction of trials whose output channel with the highest masked mean is correct."""
-        return choice_accuracy(type(self).__name__, correct_output, test_output, output_mask)

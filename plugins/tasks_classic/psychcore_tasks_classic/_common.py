@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from psychcore import Task
+
 SeedLike = int | np.random.Generator | np.random.SeedSequence | None
 """What the tasks accept as ``seed`` (see ``psychcore.Task``)."""
 
@@ -149,12 +151,71 @@ def resolve_periods(
     return values
 
 
-def period_starts(onset_time: float, durations: Sequence[float]) -> list[float]:
-    """Start times of consecutive periods, then the end of the last one (ms)."""
-    starts = [onset_time]
-    for duration in durations:
-        starts.append(starts[-1] + duration)
-    return starts
+class Timeline:
+    """The fixed periods of a task's trials: a fore period, then named periods in a row.
+
+    A task declares its timeline once; this one piece of code then fills in, checks and
+    stores the timing arguments (see :func:`resolve_periods`) and gives the periods' start
+    times that the trial parameters carry.
+
+    Args:
+        periods: The periods after the fore period, in trial order, each named by the trial
+            parameter that holds its start time (ms); ``end`` holds the end of the last one.
+        **defaults: ``onset_time`` (the fore period), then the argument giving each period's
+            duration, in the order of ``periods``: the constructor arguments (and the
+            attributes they are stored in), with their defaults in ms.
+
+    Raises:
+        ValueError: If ``defaults`` does not start with ``onset_time`` followed by one
+            argument per period.
+
+    Example:
+        ``Timeline(("stimulus", "response"), onset_time=200.0, stim_duration=500.0,
+        response_duration=800.0)``: the stimulus lasts ``stim_duration`` ms from
+        ``onset_time`` on, the response period ``response_duration`` ms after it.
+    """
+
+    def __init__(self, periods: Sequence[str], **defaults: float) -> None:
+        if list(defaults)[:1] != ["onset_time"] or len(defaults) != len(periods) + 1:
+            raise ValueError(
+                f"Timeline: give onset_time, then one duration argument per period of "
+                f"{tuple(periods)}; received {', '.join(defaults)}"
+            )
+        self.defaults: dict[str, float] = {k: float(v) for k, v in defaults.items()}
+        self.periods: tuple[tuple[str, str], ...] = tuple(
+            zip(periods, list(defaults)[1:], strict=True)
+        )
+
+    def assign(self, task: Any, *values: float | None) -> None:
+        """Fill in, check and set ``task``'s timing attributes.
+
+        Args:
+            task: The task being constructed; its ``dt`` and ``T`` must be set.
+            *values: ``onset_time`` and the periods' durations (ms) as the constructor
+                received them, in trial order; None takes the default.
+
+        Raises:
+            TypeError: If a timing is not a real number.
+            ValueError: If a timing is out of range or the periods do not fit in ``T``.
+        """
+        given = dict(zip(self.defaults, values, strict=True))
+        owner = type(task).__name__
+        for name, value in resolve_periods(owner, task.dt, task.T, given, self.defaults).items():
+            setattr(task, name, value)
+
+    def start_times(self, task: Any) -> dict[str, float]:
+        """The periods' start times and the end of the last one (ms), from ``task``'s timing."""
+        time = task.onset_time
+        starts = {}
+        for name, argument in self.periods:
+            starts[name] = time
+            time += getattr(task, argument)
+        starts["end"] = time
+        return starts
+
+    def batch_start_times(self, task: Any, N: int) -> dict[str, np.ndarray]:
+        """:meth:`start_times` as float64 arrays of ``N`` copies (vectorised path)."""
+        return {name: full(N, time) for name, time in self.start_times(task).items()}
 
 
 # ---------------------------------------------------------------------------- scratch memory
@@ -259,6 +320,19 @@ def one_hot(choice: np.ndarray, n: int, hi: float, lo: float) -> np.ndarray:
 def in_period(t: float, start: float, end: float) -> bool:
     """Whether ``start <= t < end`` (per-step path)."""
     return start <= t < end
+
+
+def step_choice(
+    inside: bool, choice: int, n: int, hi: float, lo: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Target and mask of one step (per-step path), both of ``n`` float64 values.
+
+    Inside the trained period the target is ``hi`` on channel ``choice`` and ``lo`` on the
+    others, and the mask is 1; outside it both are 0.
+    """
+    if inside:
+        return one_hot(np.asarray([choice]), n, hi, lo)[0], np.ones(n)
+    return np.zeros(n), np.zeros(n)
 
 
 class Period:
@@ -395,3 +469,16 @@ def threshold_accuracy(
     correct_mean, test_mean = _masked_means(owner, correct_output, test_output, output_mask)
     agree = (correct_mean > threshold) == (test_mean > threshold)
     return float(np.mean(agree.all(axis=1)))
+
+
+class ClassicTask(Task):
+    """Base class of the classic tasks: the trial's choice is what :meth:`accuracy_function` scores.
+
+    A task that scores something else (``GoNoGo``: whether it responded) overrides it.
+    """
+
+    def accuracy_function(
+        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
+    ) -> float:
+        """Fraction of trials whose output channel with the highest masked mean is correct."""
+        return choice_accuracy(type(self).__name__, correct_output, test_output, output_mask)

@@ -7,35 +7,31 @@ from typing import Any
 
 import numpy as np
 
-from psychcore import Task
-
 from ._common import (
+    ClassicTask,
     Period,
     SeedLike,
+    Timeline,
     batch_noise,
     check_optional_choice,
     check_real,
-    choice_accuracy,
     full,
     in_period,
     one_hot,
-    period_starts,
-    resolve_periods,
+    step_choice,
     step_noise,
+)
+
+_TIMELINE = Timeline(
+    ("stimulus", "delay", "decision"),
+    onset_time=200.0, stim_duration=800.0, delay_duration=200.0, decision_duration=800.0,
 )
 
 DEFAULT_COHERENCES: tuple[float, ...] = (-0.5, -0.15, -0.05, 0.05, 0.15, 0.5)
 """Signed coherences of either sensory dimension, after Mante et al.'s six levels."""
 
-_DEFAULTS = {
-    "onset_time": 200.0,
-    "stim_duration": 800.0,
-    "delay_duration": 200.0,
-    "decision_duration": 800.0,
-}
 
-
-class ContextDependentIntegration(Task):
+class ContextDependentIntegration(ClassicTask):
     """Context-dependent integration of one of two noisy sensory streams.
 
     Every trial shows a random-dot stimulus with two sensory dimensions, motion and colour,
@@ -85,6 +81,10 @@ class ContextDependentIntegration(Task):
 
     Raises:
         ValueError: If an argument is out of range or the periods do not fit in ``T``.
+
+    Attributes:
+        onset_time, stim_duration, delay_duration, decision_duration: The timing arguments
+            (ms) with the defaults filled in.
     """
 
     description = (
@@ -94,43 +94,19 @@ class ContextDependentIntegration(Task):
     lo: float = 0.2
 
     def __init__(
-        self,
-        dt: float,
-        tau: float,
-        T: float,
-        N_batch: int,
-        coherences: Sequence[float] = DEFAULT_COHERENCES,
-        context: int | None = None,
+        self, dt: float, tau: float, T: float, N_batch: int,
+        coherences: Sequence[float] = DEFAULT_COHERENCES, context: int | None = None,
         stim_noise: float = 0.5,
-        onset_time: float | None = None,
-        stim_duration: float | None = None,
-        delay_duration: float | None = None,
-        decision_duration: float | None = None,
-        *,
-        seed: SeedLike = None,
+        onset_time: float | None = None, stim_duration: float | None = None,
+        delay_duration: float | None = None, decision_duration: float | None = None,
+        *, seed: SeedLike = None,
     ) -> None:
         super().__init__(4, 2, dt, tau, T, N_batch, seed=seed)
         owner = type(self).__name__
         self.coherences: tuple[float, ...] = _check_coherences(coherences, owner)
         self.context: int | None = check_optional_choice(context, "context", owner, (0, 1))
         self.stim_noise: float = check_real(stim_noise, "stim_noise", owner, minimum=0.0)
-        given = {
-            "onset_time": onset_time,
-            "stim_duration": stim_duration,
-            "delay_duration": delay_duration,
-            "decision_duration": decision_duration,
-        }
-        values = resolve_periods(owner, self.dt, self.T, given, _DEFAULTS)
-        self.onset_time: float = values["onset_time"]
-        self.stim_duration: float = values["stim_duration"]
-        self.delay_duration: float = values["delay_duration"]
-        self.decision_duration: float = values["decision_duration"]
-
-    def _period_times(self) -> dict[str, float]:
-        starts = period_starts(
-            self.onset_time, [self.stim_duration, self.delay_duration, self.decision_duration]
-        )
-        return dict(zip(("stimulus", "delay", "decision", "end"), starts, strict=True))
+        _TIMELINE.assign(self, onset_time, stim_duration, delay_duration, decision_duration)
 
     # ------------------------------------------------------------------ per-step path
     def generate_trial_params(self, batch: int, trial: int) -> dict[str, Any]:
@@ -145,7 +121,7 @@ class ContextDependentIntegration(Task):
             "motion_coherence": motion,
             "color_coherence": color,
             "choice": 0 if relevant > 0 else 1,
-            **self._period_times(),
+            **_TIMELINE.start_times(self),
             "stim_noise": self.stim_noise,
         }
 
@@ -159,10 +135,8 @@ class ContextDependentIntegration(Task):
             x_t[0] += params["motion_coherence"]
             x_t[1] += params["color_coherence"]
         x_t[2 + params["context"]] = 1.0
-        if in_period(t, params["decision"], params["end"]):
-            y_t = one_hot(np.asarray([params["choice"]]), 2, self.hi, self.lo)[0]
-            return x_t, y_t, np.ones(2)
-        return x_t, np.zeros(2), np.zeros(2)
+        decision = in_period(t, params["decision"], params["end"])
+        return x_t, *step_choice(decision, params["choice"], 2, self.hi, self.lo)
 
     # ---------------------------------------------------------------- vectorised path
     def generate_batch_params(
@@ -182,7 +156,7 @@ class ContextDependentIntegration(Task):
             "motion_coherence": motion,
             "color_coherence": color,
             "choice": np.where(relevant > 0, 0, 1).astype(np.int64),
-            **{k: full(N, v) for k, v in self._period_times().items()},
+            **_TIMELINE.batch_start_times(self, N),
             "stim_noise": full(N, self.stim_noise),
         }
 
@@ -203,12 +177,6 @@ class ContextDependentIntegration(Task):
         decision = Period(t, params["decision"], params["end"])
         y = decision.values(one_hot(params["choice"], 2, self.hi, self.lo))
         return x, y, decision.mask(2)
-
-    def accuracy_function(
-        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
-    ) -> float:
-        """Fraction of trials whose output channel with the higher masked mean is correct."""
-        return choice_accuracy(type(self).__name__, correct_output, test_output, output_mask)
 
 
 def _check_coherences(coherences: Any, owner: str) -> tuple[float, ...]:

@@ -6,18 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from psychcore import Task
-
 from ._common import (
+    ClassicTask,
     Period,
     SeedLike,
+    Timeline,
     batch_noise,
-    choice_accuracy,
     full,
     in_period,
     one_hot,
-    period_starts,
-    resolve_periods,
+    step_choice,
     step_noise,
 )
 
@@ -28,13 +26,12 @@ F_MAX = 34
 FREQUENCY_PAIRS: tuple[tuple[int, int], ...] = tuple((f, f + 8) for f in range(F_MIN, 27, 4))
 """The (lower, higher) frequency pairs (Hz) of a trial: 10/18, 14/22, 18/26, 22/30, 26/34."""
 
-_DEFAULTS = {
-    "onset_time": 100.0,
-    "stim_duration_1": 500.0,
-    "delay_duration": 500.0,
-    "stim_duration_2": 500.0,
-    "decision_duration": 400.0,
-}
+_TIMELINE = Timeline(
+    ("stimulus_1", "delay", "stimulus_2", "decision"),
+    onset_time=100.0, stim_duration_1=500.0, delay_duration=500.0, stim_duration_2=500.0,
+    decision_duration=400.0,
+)
+
 
 
 def encode_up(f: Any) -> Any:
@@ -47,7 +44,7 @@ def encode_down(f: Any) -> Any:
     return 0.4 + 0.8 * (F_MAX - f) / (F_MAX - F_MIN)
 
 
-class DelayedDiscrimination(Task):
+class DelayedDiscrimination(ClassicTask):
     """Delayed discrimination of two frequencies (parametric working memory).
 
     After a fore period the network receives a first stimulus of frequency ``f1``, holds it
@@ -105,6 +102,8 @@ class DelayedDiscrimination(Task):
         ValueError: If a duration is out of range or the periods do not fit in ``T``.
 
     Attributes:
+        onset_time, stim_duration_1, delay_duration, stim_duration_2, decision_duration: The
+            timing arguments (ms) with the defaults filled in.
         stim_noise: Input noise scale written into every trial's parameters (0.1).
     """
 
@@ -113,49 +112,16 @@ class DelayedDiscrimination(Task):
     lo: float = 0.2
 
     def __init__(
-        self,
-        dt: float,
-        tau: float,
-        T: float,
-        N_batch: int,
-        onset_time: float | None = None,
-        stim_duration_1: float | None = None,
-        delay_duration: float | None = None,
-        stim_duration_2: float | None = None,
-        decision_duration: float | None = None,
-        *,
-        seed: SeedLike = None,
+        self, dt: float, tau: float, T: float, N_batch: int,
+        onset_time: float | None = None, stim_duration_1: float | None = None,
+        delay_duration: float | None = None, stim_duration_2: float | None = None,
+        decision_duration: float | None = None, *, seed: SeedLike = None,
     ) -> None:
         super().__init__(2, 2, dt, tau, T, N_batch, seed=seed)
-        owner = type(self).__name__
-        given = {
-            "onset_time": onset_time,
-            "stim_duration_1": stim_duration_1,
-            "delay_duration": delay_duration,
-            "stim_duration_2": stim_duration_2,
-            "decision_duration": decision_duration,
-        }
-        values = resolve_periods(owner, self.dt, self.T, given, _DEFAULTS)
-        self.onset_time: float = values["onset_time"]
-        self.stim_duration_1: float = values["stim_duration_1"]
-        self.delay_duration: float = values["delay_duration"]
-        self.stim_duration_2: float = values["stim_duration_2"]
-        self.decision_duration: float = values["decision_duration"]
+        _TIMELINE.assign(
+            self, onset_time, stim_duration_1, delay_duration, stim_duration_2, decision_duration
+        )
         self.stim_noise: float = 0.1
-
-    def _period_times(self) -> dict[str, float]:
-        starts = period_starts(
-            self.onset_time,
-            [
-                self.stim_duration_1,
-                self.delay_duration,
-                self.stim_duration_2,
-                self.decision_duration,
-            ],
-        )
-        return dict(
-            zip(("stimulus_1", "delay", "stimulus_2", "decision", "end"), starts, strict=True)
-        )
 
     # ------------------------------------------------------------------ per-step path
     def generate_trial_params(self, batch: int, trial: int) -> dict[str, Any]:
@@ -164,7 +130,7 @@ class DelayedDiscrimination(Task):
         low, high = FREQUENCY_PAIRS[int(rng.integers(len(FREQUENCY_PAIRS)))]
         f1, f2 = (high, low) if rng.integers(2) else (low, high)
         return {
-            **self._period_times(),
+            **_TIMELINE.start_times(self),
             "stim_noise": self.stim_noise,
             "f1": f1,
             "f2": f2,
@@ -180,13 +146,8 @@ class DelayedDiscrimination(Task):
             x_t += self._amplitudes(np.asarray([params["f1"]]))[0]
         if in_period(t, params["stimulus_2"], params["decision"]):
             x_t += self._amplitudes(np.asarray([params["f2"]]))[0]
-        if in_period(t, params["decision"], params["end"]):
-            y_t = one_hot(np.asarray([params["choice"]]), 2, self.hi, self.lo)[0]
-            mask_t = np.ones(2)
-        else:
-            y_t = np.zeros(2)
-            mask_t = np.zeros(2)
-        return x_t, y_t, mask_t
+        decision = in_period(t, params["decision"], params["end"])
+        return x_t, *step_choice(decision, params["choice"], 2, self.hi, self.lo)
 
     # ---------------------------------------------------------------- vectorised path
     def generate_batch_params(
@@ -200,7 +161,7 @@ class DelayedDiscrimination(Task):
         f1 = np.where(descending, pairs[:, 1], pairs[:, 0])
         f2 = np.where(descending, pairs[:, 0], pairs[:, 1])
         return {
-            **{k: full(N, v) for k, v in self._period_times().items()},
+            **_TIMELINE.batch_start_times(self, N),
             "stim_noise": full(N, self.stim_noise),
             "f1": f1,
             "f2": f2,
@@ -227,9 +188,3 @@ class DelayedDiscrimination(Task):
         """Input means (float64, ``(N, 2)``) encoding the frequencies ``f`` (Hz)."""
         f = np.asarray(f, dtype=np.float64)
         return np.stack([encode_up(f), encode_down(f)], axis=1)
-
-    def accuracy_function(
-        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
-    ) -> float:
-        """Fraction of trials whose output channel with the higher masked mean is correct."""
-        return choice_accuracy(type(self).__name__, correct_output, test_output, output_mask)

@@ -6,30 +6,26 @@ from typing import Any
 
 import numpy as np
 
-from psychcore import Task
-
 from ._common import (
+    ClassicTask,
     Period,
     SeedLike,
+    Timeline,
     batch_noise,
     check_real,
     full,
     in_period,
-    period_starts,
-    resolve_periods,
     step_noise,
     threshold_accuracy,
 )
 
-_DEFAULTS = {
-    "onset_time": 200.0,
-    "stim_duration": 500.0,
-    "delay_duration": 500.0,
-    "response_duration": 800.0,
-}
+_TIMELINE = Timeline(
+    ("stimulus", "delay", "response"),
+    onset_time=200.0, stim_duration=500.0, delay_duration=500.0, response_duration=800.0,
+)
 
 
-class GoNoGo(Task):
+class GoNoGo(ClassicTask):
     """Go/No-Go: respond to the Go stimulus after a delay, withhold the response to No-Go.
 
     One stimulus is shown per trial: the Go stimulus (input channel 0) or the No-Go
@@ -66,54 +62,32 @@ class GoNoGo(Task):
         ValueError: If an argument is out of range or the periods do not fit in ``T``.
 
     Attributes:
+        onset_time, stim_duration, delay_duration, response_duration: The timing arguments
+            (ms) with the defaults filled in.
         stim_noise: Input noise scale written into every trial's parameters (0.1).
     """
 
     description = "Respond after a delay to the Go stimulus, withhold to No-Go (Gomez 2007)"
 
     def __init__(
-        self,
-        dt: float,
-        tau: float,
-        T: float,
-        N_batch: int,
-        go_probability: float = 0.5,
-        onset_time: float | None = None,
-        stim_duration: float | None = None,
-        delay_duration: float | None = None,
-        response_duration: float | None = None,
-        *,
-        seed: SeedLike = None,
+        self, dt: float, tau: float, T: float, N_batch: int, go_probability: float = 0.5,
+        onset_time: float | None = None, stim_duration: float | None = None,
+        delay_duration: float | None = None, response_duration: float | None = None,
+        *, seed: SeedLike = None,
     ) -> None:
         super().__init__(2, 1, dt, tau, T, N_batch, seed=seed)
         owner = type(self).__name__
         self.go_probability: float = check_real(
             go_probability, "go_probability", owner, minimum=0.0, maximum=1.0
         )
-        given = {
-            "onset_time": onset_time,
-            "stim_duration": stim_duration,
-            "delay_duration": delay_duration,
-            "response_duration": response_duration,
-        }
-        values = resolve_periods(owner, self.dt, self.T, given, _DEFAULTS)
-        self.onset_time: float = values["onset_time"]
-        self.stim_duration: float = values["stim_duration"]
-        self.delay_duration: float = values["delay_duration"]
-        self.response_duration: float = values["response_duration"]
+        _TIMELINE.assign(self, onset_time, stim_duration, delay_duration, response_duration)
         self.stim_noise: float = 0.1
-
-    def _period_times(self) -> dict[str, float]:
-        starts = period_starts(
-            self.onset_time, [self.stim_duration, self.delay_duration, self.response_duration]
-        )
-        return dict(zip(("stimulus", "delay", "response", "end"), starts, strict=True))
 
     # ------------------------------------------------------------------ per-step path
     def generate_trial_params(self, batch: int, trial: int) -> dict[str, Any]:
         """Draw the parameters of one trial from ``self.rng`` (keys: see the class doc)."""
         go = int(self.rng.random() < self.go_probability)
-        return {"go": go, **self._period_times(), "stim_noise": self.stim_noise}
+        return {"go": go, **_TIMELINE.start_times(self), "stim_noise": self.stim_noise}
 
     def trial_function(
         self, t: float, params: dict[str, Any]
@@ -134,7 +108,7 @@ class GoNoGo(Task):
         go = (rng.random(N) < self.go_probability).astype(np.int64)
         return {
             "go": go,
-            **{k: full(N, v) for k, v in self._period_times().items()},
+            **_TIMELINE.batch_start_times(self, N),
             "stim_noise": full(N, self.stim_noise),
         }
 

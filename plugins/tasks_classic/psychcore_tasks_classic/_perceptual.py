@@ -7,22 +7,21 @@ from typing import Any
 
 import numpy as np
 
-from psychcore import Task
-
 from ._common import (
+    ClassicTask,
     Period,
     SeedLike,
     batch_noise,
     check_optional_choice,
     check_real,
-    choice_accuracy,
     in_period,
     one_hot,
+    step_choice,
     step_noise,
 )
 
 
-class PerceptualDiscrimination(Task):
+class PerceptualDiscrimination(ClassicTask):
     """Two-alternative forced choice (2AFC) between two noisy inputs.
 
     Two input channels carry noise throughout the trial. During the stimulus period both
@@ -88,16 +87,9 @@ class PerceptualDiscrimination(Task):
     PSYCHRNN_CODE_COHERENCES: tuple[float, ...] = (0.1, 0.3, 0.5, 0.7)
 
     def __init__(
-        self,
-        dt: float,
-        tau: float,
-        T: float,
-        N_batch: int,
-        coherence: float | None = None,
-        direction: int | None = None,
-        *,
-        coherences: Sequence[float] | None = None,
-        seed: SeedLike = None,
+        self, dt: float, tau: float, T: float, N_batch: int,
+        coherence: float | None = None, direction: int | None = None,
+        *, coherences: Sequence[float] | None = None, seed: SeedLike = None,
     ) -> None:
         super().__init__(2, 2, dt, tau, T, N_batch, seed=seed)
         owner = type(self).__name__
@@ -159,13 +151,7 @@ class PerceptualDiscrimination(Task):
             x_t += self._amplitudes(
                 np.asarray([params["coherence"]]), np.asarray([params["direction"]])
             )[0]
-        if t >= offset:
-            y_t = one_hot(np.asarray([params["direction"]]), 2, self.hi, self.lo)[0]
-            mask_t = np.ones(2)
-        else:
-            y_t = np.zeros(2)
-            mask_t = np.zeros(2)
-        return x_t, y_t, mask_t
+        return x_t, *step_choice(t >= offset, params["direction"], 2, self.hi, self.lo)
 
     # ---------------------------------------------------------------- vectorised path
     def generate_batch_params(
@@ -210,9 +196,3 @@ class PerceptualDiscrimination(Task):
         amplitudes = np.ones((coherence.shape[0], 2))
         amplitudes[np.arange(coherence.shape[0]), direction] += coherence
         return amplitudes
-
-    def accuracy_function(
-        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
-    ) -> float:
-        """Fraction of trials whose output channel with the higher masked mean is correct."""
-        return choice_accuracy(type(self).__name__, correct_output, test_output, output_mask)

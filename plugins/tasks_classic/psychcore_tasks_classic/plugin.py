@@ -13,18 +13,6 @@ except ImportError:  # a psychcore without the plugin system yet
 @hookimpl
 def psychcore_register_tasks() -> list[type]:
     """Return the classic task classes; users see each under its class name."""
-    from . import (
-        ContextDependentIntegration,
-        DelayedDiscrimination,
-        GoNoGo,
-        MatchToCategory,
-        PerceptualDiscrimination,
-    )
+    from . import TASKS
 
-    return [
-        PerceptualDiscrimination,
-        DelayedDiscrimination,
-        MatchToCategory,
-        GoNoGo,
-        ContextDependentIntegration,
-    ]
+    return list(TASKS)

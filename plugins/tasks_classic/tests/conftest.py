@@ -6,23 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from psychcore_tasks_classic import (
-    ContextDependentIntegration,
-    DelayedDiscrimination,
-    GoNoGo,
-    MatchToCategory,
-    PerceptualDiscrimination,
-)
+from psychcore_tasks_classic import GoNoGo, MatchToCategory, PerceptualDiscrimination
 
 from psychcore import Task
-
-ALL_TASKS: tuple[type[Task], ...] = (
-    PerceptualDiscrimination,
-    DelayedDiscrimination,
-    MatchToCategory,
-    GoNoGo,
-    ContextDependentIntegration,
-)
 
 
 def _decision_bounds(task: Task, p: dict) -> tuple[float, float]:

@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 import pytest
 from psychcore_tasks_classic import (
+    TASKS,
     ContextDependentIntegration,
     DelayedDiscrimination,
     GoNoGo,
@@ -15,14 +16,6 @@ from psychcore_tasks_classic import (
 )
 
 from psychcore import Task
-
-ALL_TASKS: tuple[type[Task], ...] = (
-    PerceptualDiscrimination,
-    DelayedDiscrimination,
-    MatchToCategory,
-    GoNoGo,
-    ContextDependentIntegration,
-)
 
 # Instances exercising non-default settings as well: odd sizes (an odd number of noise
 # samples), a dt that does not divide T, fixed parameters, other ring sizes.
@@ -47,7 +40,7 @@ VARIANTS: list[tuple[str, Task]] = [
     ),
 ]
 VARIANT_IDS = [name for name, _ in VARIANTS]
-TASKS = [task for _, task in VARIANTS]
+VARIANT_TASKS = [task for _, task in VARIANTS]
 
 
 def trial_dicts(params: dict[str, np.ndarray], N: int) -> list[dict]:
@@ -55,13 +48,13 @@ def trial_dicts(params: dict[str, np.ndarray], N: int) -> list[dict]:
     return [{k: v[i].item() for k, v in params.items()} for i in range(N)]
 
 
-@pytest.fixture(params=ALL_TASKS, ids=lambda cls: cls.__name__)
+@pytest.fixture(params=TASKS, ids=lambda cls: cls.__name__)
 def task(request: pytest.FixtureRequest) -> Task:
     return request.param(10, 100, 2000, 64, seed=0)
 
 
 # ------------------------------------------------------------------------- class attributes
-@pytest.mark.parametrize("cls", ALL_TASKS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", TASKS, ids=lambda cls: cls.__name__)
 def test_description_and_docstring(cls: type[Task]) -> None:
     assert issubclass(cls, Task)
     assert isinstance(cls.description, str) and cls.description.strip()
@@ -73,7 +66,7 @@ def test_description_and_docstring(cls: type[Task]) -> None:
     assert "batch_function" in vars(cls) and "trial_function" in vars(cls)
 
 
-@pytest.mark.parametrize("cls", ALL_TASKS, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", TASKS, ids=lambda cls: cls.__name__)
 def test_signature_starts_like_psychrnn_and_seed_is_keyword_only(cls: type[Task]) -> None:
     parameters = inspect.signature(cls).parameters
     assert list(parameters)[:4] == ["dt", "tau", "T", "N_batch"]
@@ -150,7 +143,7 @@ def test_global_numpy_random_state_is_neither_used_nor_changed(
 
 
 # --------------------------------------------------------------------- per-step == vectorised
-@pytest.mark.parametrize("task", TASKS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("task", VARIANT_TASKS, ids=VARIANT_IDS)
 def test_paths_agree_exactly_without_noise(task: Task, noise_free_trials) -> None:
     N = 5
     params, x, y, mask = noise_free_trials(task, N, seed=4)
@@ -162,7 +155,7 @@ def test_paths_agree_exactly_without_noise(task: Task, noise_free_trials) -> Non
         np.testing.assert_array_equal(xs, x[i], err_msg=f"x, trial {i}")
 
 
-@pytest.mark.parametrize("task", TASKS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("task", VARIANT_TASKS, ids=VARIANT_IDS)
 def test_noise_free_inputs_are_deterministic(task: Task, noise_free_trials) -> None:
     _, x1, _, _ = noise_free_trials(task, 4, seed=8)
     params, _, _, _ = noise_free_trials(task, 4, seed=8)
@@ -170,7 +163,7 @@ def test_noise_free_inputs_are_deterministic(task: Task, noise_free_trials) -> N
     assert x1.tobytes() == x2.tobytes()
 
 
-@pytest.mark.parametrize("task", TASKS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("task", VARIANT_TASKS, ids=VARIANT_IDS)
 def test_paths_agree_on_targets_with_noise(task: Task) -> None:
     """With noise on, y and mask still agree exactly; x agrees up to the noise."""
     rng = np.random.default_rng(2)

@@ -26,7 +26,8 @@ def test_hook_returns_the_task_classes() -> None:
     classes = plugin.psychcore_register_tasks()
     assert [cls.__name__ for cls in classes] == EXPECTED
     assert all(isinstance(cls, type) and issubclass(cls, Task) for cls in classes)
-    assert sorted(psychcore_tasks_classic.__all__) == sorted(EXPECTED)
+    assert sorted(psychcore_tasks_classic.__all__) == sorted([*EXPECTED, "TASKS"])
+    assert [cls.__name__ for cls in psychcore_tasks_classic.TASKS] == EXPECTED
     for cls in classes:
         assert getattr(psychcore_tasks_classic, cls.__name__) is cls
 
