@@ -41,7 +41,7 @@ def _task_params(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _backend_class(backend: str | type[Backend]) -> type[Backend]:
+def _backend_class(backend: str | type[Backend] | None) -> type[Backend]:
     cls = backend if isinstance(backend, type) else get_backend(backend)
     if not issubclass(cls, Backend):
         raise TypeError(f"backend must be a name or a Backend subclass; received {cls!r}")
@@ -59,7 +59,9 @@ class Model:
             network keys in it are read when ``spec`` is None).
         spec: The network description; ``ModelSpec()`` (or ``ModelSpec.from_psychrnn(task)``
             for a dict) when None.
-        backend: A backend name (``"torch"``, ``"tensorflow"``) or Backend class.
+        backend: A backend name (as :func:`psychcore.backends` lists them) or Backend
+            class; None picks the only installed backend (an error names them when there
+            are several).
         seed: One seed for everything random: initial weights, training batches, noise.
         weights: Initial weights: a weights dict, or a path saved by :meth:`save` (or by
             PsychRNN); when None, the file named by a PsychRNN params dict's
@@ -79,7 +81,7 @@ class Model:
     Example:
         >>> task = psychcore.get_task("PerceptualDiscrimination")(dt=10, tau=100, T=2000,
         ...                                                        N_batch=128)
-        >>> model = psychcore.Model(task, ModelSpec(N_rec=50), backend="torch", seed=0)
+        >>> model = psychcore.Model(task, ModelSpec(N_rec=50), seed=0)
         >>> losses, training_time, initialization_time = model.train(task, training_iters=100_000)
     """
 
@@ -87,7 +89,7 @@ class Model:
         self,
         task: Task | Mapping[str, Any],
         spec: ModelSpec | None = None,
-        backend: str | type[Backend] = "torch",
+        backend: str | type[Backend] | None = None,
         *,
         seed: SeedLike = None,
         weights: Mapping[str, np.ndarray] | str | os.PathLike | None = None,
@@ -303,7 +305,7 @@ class Model:
     def load(
         cls,
         path: str | os.PathLike,
-        backend: str | type[Backend] = "torch",
+        backend: str | type[Backend] | None = None,
         *,
         task: Task | Mapping[str, Any] | None = None,
         spec: ModelSpec | None = None,
@@ -370,7 +372,7 @@ class Model:
     def from_checkpoint(
         cls,
         path: str | os.PathLike,
-        backend: str | type[Backend] = "torch",
+        backend: str | type[Backend] | None = None,
         *,
         curriculum: Curriculum | None = None,
         device: str | None = None,

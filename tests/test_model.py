@@ -272,3 +272,21 @@ def test_interrupt_inside_a_step_resumes_exactly(tmp_path, where):
     part.train(Sign(), training_iters=16 * 13, loss_epoch=1, verbosity=False)
     np.testing.assert_array_equal(part.losses, full.losses)
 
+
+def test_default_backend_is_left_to_the_registry(monkeypatch, tmp_path):
+    import psychcore._model as model_module
+
+    asked = []
+
+    def get_backend(name):
+        asked.append(name)
+        return NumpyReadoutBackend
+
+    monkeypatch.setattr(model_module, "get_backend", get_backend)
+    model = Model(Sign(), SPEC, seed=0)
+    assert asked == [None] and model.backend_class is NumpyReadoutBackend
+    model.save(tmp_path / "w")
+    assert Model.load(tmp_path / "w").backend_class is NumpyReadoutBackend
+    model.save_checkpoint(tmp_path / "ck")
+    assert Model.from_checkpoint(tmp_path / "ck").backend_class is NumpyReadoutBackend
+    assert asked == [None, None, None]
