@@ -44,7 +44,7 @@ from ._run import RunResult, train_run
 from ._simulator import Simulator
 from ._spec import ModelSpec
 from ._task import Task
-from ._training import TrainStatus
+from ._training import TrainingOptions, TrainStatus
 from ._weights import load_weights, save_weights, validate_weights, write_psychrnn_weights
 
 __version__ = "0.1.0"
@@ -69,6 +69,7 @@ __all__ = [
     "SparseConnectivity",
     "Task",
     "TrainStatus",
+    "TrainingOptions",
     "backends",
     "check_reproducibility",
     "default_metric",

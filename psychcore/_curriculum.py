@@ -8,7 +8,7 @@ to the next task, and after the last task passes ``stop_training`` becomes True.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from numbers import Real
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -70,6 +70,27 @@ def _sequence(value: Any, name: str, n: int | None) -> list:
             f"Curriculum: {name} must have one entry per task ({n}); received {len(value)}"
         )
     return list(value)
+
+
+def _list(value: Any, name: str) -> list:
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"Curriculum state: {name} must be a list; received "
+                         f"{type(value).__name__}")
+    return list(value)
+
+
+def _entry(value: Any, name: str, i: int, types: tuple[type, ...], n: int) -> list:
+    """``value`` as a list of the given number types; its ``stage`` (index 1) below ``n``."""
+    if not isinstance(value, list | tuple) or len(value) != len(types) or any(
+        isinstance(v, bool) or not isinstance(v, Real) for v in value
+    ):
+        raise ValueError(f"Curriculum state: {name}[{i}] must be {len(types)} numbers; "
+                         f"received {value!r:.80}")
+    out = [t(v) for t, v in zip(types, value, strict=True)]
+    if not 0 <= out[1] < n or out[1] != value[1]:
+        raise ValueError(f"Curriculum state: {name}[{i}] names stage {value[1]!r}; this "
+                         f"curriculum has stages 0 to {n - 1}")
+    return out
 
 
 class Curriculum:
@@ -264,6 +285,63 @@ class Curriculum:
                 )
         self._save()
         return advance
+
+    def state_dict(self) -> dict[str, Any]:
+        """The curriculum's position as a JSON-able dict (for checkpoints).
+
+        Returns:
+            ``{"stage", "stop_training", "metric_values", "history"}``: copies of the
+            attributes, ``history`` as ``[epoch, stage, metric]`` lists.
+        """
+        return {
+            "stage": int(self.stage),
+            "stop_training": bool(self.stop_training),
+            "metric_values": [[float(v), int(s)] for v, s in self.metric_values],
+            "history": [[int(e), int(s), float(m)] for e, s, m in self.history],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Move the curriculum to a position saved by :meth:`state_dict`.
+
+        Raises:
+            TypeError: If ``state`` is not a mapping.
+            ValueError: For missing keys or values that do not fit this curriculum (a stage
+                beyond its tasks, ``stop_training`` disagreeing with the stage, malformed
+                ``metric_values`` or ``history``), naming them.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"Curriculum state must be a dict; received {type(state).__name__}")
+        missing = [k for k in ("stage", "stop_training", "metric_values", "history")
+                   if k not in state]
+        if missing:
+            raise ValueError(f"Curriculum state lacks {', '.join(missing)}")
+        n = len(self.tasks)
+        stage = state["stage"]
+        if isinstance(stage, bool) or not isinstance(stage, int | np.integer) \
+                or not 0 <= stage <= n:
+            raise ValueError(
+                f"Curriculum state: stage must be an int from 0 to {n} (this curriculum has "
+                f"{n} tasks); received {stage!r}"
+            )
+        stop = state["stop_training"]
+        if not isinstance(stop, bool | np.bool_) or bool(stop) != (stage == n):
+            raise ValueError(
+                f"Curriculum state: stop_training must be {stage == n} at stage {stage} of "
+                f"{n}; received {stop!r}"
+            )
+        metric_values = [_entry(v, "metric_values", i, (float, int), n)
+                         for i, v in enumerate(_list(state["metric_values"], "metric_values"))]
+        history = [StageTransition(*_entry(h, "history", i, (int, int, float), n))
+                   for i, h in enumerate(_list(state["history"], "history"))]
+        if len(history) != stage:
+            raise ValueError(
+                f"Curriculum state: history must hold one entry per passed stage ({stage}); "
+                f"received {len(history)}"
+            )
+        self.stage = int(stage)
+        self.stop_training = bool(stop)
+        self.metric_values = metric_values
+        self.history = history
 
     def _save(self) -> None:
         if self.output_file is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
@@ -14,13 +13,13 @@ import numpy as np
 
 from ._backend import Backend
 from ._checkpoint import Checkpoint, checkpoint_exists
-from ._curriculum import Curriculum, StageTransition
+from ._curriculum import Curriculum
 from ._init import initialize_weights
 from ._plugins import get_backend
 from ._rng import SeedLike, as_generator
 from ._spec import ModelSpec
 from ._task import Task
-from ._training import resolve_train_params, run_training
+from ._training import LoopHooks, LoopResult, LoopState, TrainingOptions, train_loop
 from ._weights import load_weights, save_weights, spec_from_weights, validate_weights
 
 _TASK_KEYS = ("N_in", "N_out", "dt", "tau")
@@ -42,7 +41,7 @@ def _task_params(task: Task | Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _backend_class(backend: str | type[Backend]) -> type[Backend]:
+def _backend_class(backend: str | type[Backend] | None) -> type[Backend]:
     cls = backend if isinstance(backend, type) else get_backend(backend)
     if not issubclass(cls, Backend):
         raise TypeError(f"backend must be a name or a Backend subclass; received {cls!r}")
@@ -60,7 +59,9 @@ class Model:
             network keys in it are read when ``spec`` is None).
         spec: The network description; ``ModelSpec()`` (or ``ModelSpec.from_psychrnn(task)``
             for a dict) when None.
-        backend: A backend name (``"torch"``, ``"tensorflow"``) or Backend class.
+        backend: A backend name (as :func:`psychcore.backends` lists them) or Backend
+            class; None picks the only installed backend (an error names them when there
+            are several).
         seed: One seed for everything random: initial weights, training batches, noise.
         weights: Initial weights: a weights dict, or a path saved by :meth:`save` (or by
             PsychRNN); when None, the file named by a PsychRNN params dict's
@@ -69,18 +70,26 @@ class Model:
         backend_options: Extra keyword arguments for the backend's constructor (see the
             backend's documentation, e.g. ``{"loop": "unrolled"}`` for TensorFlow).
 
+    Attributes:
+        epoch: Optimisation steps finished (over all calls of :meth:`train`).
+        losses: Every loss recorded, one every ``loss_epoch`` steps.
+        loss_epochs: The epoch of each of ``losses``.
+        interrupted: Whether the last :meth:`train` call was stopped by Ctrl-C.
+        last_result: The :class:`~psychcore._training.LoopResult` of the last :meth:`train`
+            call (steps, losses, cutoff), or None before the first.
+
     Example:
         >>> task = psychcore.get_task("PerceptualDiscrimination")(dt=10, tau=100, T=2000,
         ...                                                        N_batch=128)
-        >>> model = psychcore.Model(task, ModelSpec(N_rec=50), backend="torch", seed=0)
-        >>> losses, training_time, initialization_time = model.train(task, training_iters=1e5)
+        >>> model = psychcore.Model(task, ModelSpec(N_rec=50), seed=0)
+        >>> losses, training_time, initialization_time = model.train(task, training_iters=100_000)
     """
 
     def __init__(
         self,
         task: Task | Mapping[str, Any],
         spec: ModelSpec | None = None,
-        backend: str | type[Backend] = "torch",
+        backend: str | type[Backend] | None = None,
         *,
         seed: SeedLike = None,
         weights: Mapping[str, np.ndarray] | str | os.PathLike | None = None,
@@ -123,6 +132,7 @@ class Model:
         self.losses: list[float] = []
         self.loss_epochs: list[int] = []
         self.interrupted = False
+        self.last_result: LoopResult | None = None
         self._optimizer_config: dict[str, Any] | None = None
         self._resumed_from: Path | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
@@ -155,6 +165,10 @@ class Model:
 
         Calling ``train`` again continues from the current weights and optimiser state
         (kept as long as ``optimizer``, ``learning_rate`` and ``clip_grads`` are unchanged).
+        The arguments become a :class:`~psychcore.TrainingOptions` and the loop
+        (:func:`psychcore._training.train_loop`) runs on the backend; :attr:`epoch`,
+        :attr:`losses` and :attr:`loss_epochs` are updated when it returns (a ``callback``
+        sees the running values in its :class:`TrainStatus`).
 
         Args:
             task_or_curriculum: The Task (or Curriculum) to draw batches from.
@@ -166,7 +180,8 @@ class Model:
             save_weights_path: Save the final weights there (refuses to overwrite).
             save_training_weights_epoch: Snapshot period in steps (default 100).
             training_weights_path: Snapshot prefix; snapshots are ``<prefix><epoch>``.
-            curriculum: A Curriculum (overrides ``task_or_curriculum``).
+            curriculum: A Curriculum (used instead of a Task passed as
+                ``task_or_curriculum``).
             optimizer: Optimiser name or framework object (default ``"adam"``).
             optimizer_options: Extra keyword arguments for the optimiser (e.g. betas).
             clip_grads: Clip gradients by global norm 1 (True, default), a given norm, or not.
@@ -185,44 +200,55 @@ class Model:
             model and optimiser before it.
         """
         start = time.perf_counter()
-        p = resolve_train_params(train_params, {
-            "training_iters": training_iters, "learning_rate": learning_rate,
-            "loss_epoch": loss_epoch, "verbosity": verbosity,
-            "save_weights_path": save_weights_path,
-            "save_training_weights_epoch": save_training_weights_epoch,
-            "training_weights_path": training_weights_path, "curriculum": curriculum,
-            "optimizer": optimizer, "optimizer_options": optimizer_options,
-            "clip_grads": clip_grads,
-            "performance_cutoff": performance_cutoff,
-            "performance_measure": performance_measure, "checkpoint_path": checkpoint_path,
-            "checkpoint_epoch": checkpoint_epoch, "callback": callback,
-        })
-        if p["save_weights_path"] is not None:
-            self._check_free(p["save_weights_path"])
-        ckpt = p["checkpoint_path"]
+        options = TrainingOptions.from_train_params(
+            train_params, training_iters=training_iters, learning_rate=learning_rate,
+            loss_epoch=loss_epoch, verbosity=verbosity, save_weights_path=save_weights_path,
+            save_training_weights_epoch=save_training_weights_epoch,
+            training_weights_path=training_weights_path, curriculum=curriculum,
+            optimizer=optimizer, optimizer_options=optimizer_options, clip_grads=clip_grads,
+            performance_cutoff=performance_cutoff, performance_measure=performance_measure,
+            checkpoint_path=checkpoint_path, checkpoint_epoch=checkpoint_epoch,
+            callback=callback,
+        )
+        if options.save_weights_path is not None:
+            self._check_free(options.save_weights_path)
+        ckpt = options.checkpoint_path
         if ckpt is not None and checkpoint_exists(ckpt) and self._resumed_from != Path(ckpt):
             raise FileExistsError(
                 f"checkpoint {ckpt} already exists; resume it with Model.from_checkpoint() "
                 "or choose another checkpoint_path"
             )
-        self._configure(p)
+        self._configure(options)
         init_time = self._pending_init_time + (time.perf_counter() - start)
         self._pending_init_time = 0.0
         self.interrupted = False
         loop_start = time.perf_counter()
-        losses = run_training(self, task_or_curriculum, p)
+        hooks = LoopHooks(snapshot=self.save, checkpoint=self._checkpoint_hook,
+                          aborted=self._absorb)
+        result = train_loop(self.backend, task_or_curriculum, options, rng=self.batch_rng,
+                            start_epoch=self.epoch, past_losses=self.losses, hooks=hooks)
+        self._absorb(result)
+        if options.save_weights_path is not None:
+            self.save(options.save_weights_path)
         if ckpt is not None:
             self._resumed_from = Path(ckpt)
-        return losses, time.perf_counter() - loop_start, init_time
+        return list(result.losses), time.perf_counter() - loop_start, init_time
 
-    def _configure(self, p: dict[str, Any]) -> None:
-        config = {
-            "optimizer": p["optimizer"],
-            "learning_rate": float(p["learning_rate"]),
-            "clip_grads": p["clip_grads"],
-            **dict(p["optimizer_options"] or {}),
-        }
-        config = _normalised(config)
+    def _absorb(self, result: LoopResult) -> None:
+        """Take over what a call of the loop did (also when it ended with an exception)."""
+        self.epoch = result.epoch
+        self.losses.extend(result.losses)
+        self.loss_epochs.extend(result.loss_epochs)
+        self.interrupted = result.interrupted
+        self.last_result = result
+
+    def _checkpoint_hook(self, path: str, state: LoopState) -> None:
+        self._write_checkpoint(path, state.epoch, self.losses + list(state.losses),
+                               self.loss_epochs + list(state.loss_epochs),
+                               state.batch_rng_state, state.curriculum)
+
+    def _configure(self, options: TrainingOptions) -> None:
+        config = _normalised(options.optimizer_config())
         if config != self._optimizer_config:
             self.backend.configure_optimizer(**config)
             self._optimizer_config = config
@@ -279,7 +305,7 @@ class Model:
     def load(
         cls,
         path: str | os.PathLike,
-        backend: str | type[Backend] = "torch",
+        backend: str | type[Backend] | None = None,
         *,
         task: Task | Mapping[str, Any] | None = None,
         spec: ModelSpec | None = None,
@@ -311,32 +337,42 @@ class Model:
     def save_checkpoint(
         self, path: str | os.PathLike, curriculum: Curriculum | None = None
     ) -> Path:
-        """Write a resumable checkpoint (weights, optimiser and generator states, position)."""
-        cur = None
-        if curriculum is not None:
-            cur = {
-                "stage": int(curriculum.stage),
-                "stop_training": bool(curriculum.stop_training),
-                "metric_values": copy.deepcopy(curriculum.metric_values),
-                "history": copy.deepcopy(curriculum.history),
-            }
+        """Write a resumable checkpoint (weights, optimiser and generator states, position).
+
+        Args:
+            path: The checkpoint path (``<path>.npz``, replaced atomically).
+            curriculum: The curriculum being trained; its :meth:`Curriculum.state_dict` is
+                saved with the rest.
+        """
+        return self._write_checkpoint(path, self.epoch, self.losses, self.loss_epochs,
+                                      self.batch_rng.bit_generator.state, curriculum)
+
+    def _write_checkpoint(
+        self,
+        path: str | os.PathLike,
+        epoch: int,
+        losses: list[float],
+        loss_epochs: list[int],
+        batch_rng_state: dict[str, Any],
+        curriculum: Curriculum | None,
+    ) -> Path:
         return Checkpoint(
             weights=self.get_weights(),
             training_state=self.backend.get_training_state(),
             spec_json=self.spec.to_json(),
-            epoch=self.epoch,
-            losses=list(self.losses),
-            loss_epochs=list(self.loss_epochs),
-            batch_rng_state=self.batch_rng.bit_generator.state,
+            epoch=epoch,
+            losses=list(losses),
+            loss_epochs=list(loss_epochs),
+            batch_rng_state=batch_rng_state,
             optimizer=_jsonable_optimizer(self._optimizer_config),
-            curriculum=cur,
+            curriculum=None if curriculum is None else curriculum.state_dict(),
         ).save(path)
 
     @classmethod
     def from_checkpoint(
         cls,
         path: str | os.PathLike,
-        backend: str | type[Backend] = "torch",
+        backend: str | type[Backend] | None = None,
         *,
         curriculum: Curriculum | None = None,
         device: str | None = None,
@@ -364,10 +400,7 @@ class Model:
         else:  # a framework optimiser object: restored once train() configures it again
             model._pending_state = ck.training_state
         if curriculum is not None and ck.curriculum is not None:
-            curriculum.stage = ck.curriculum["stage"]
-            curriculum.stop_training = ck.curriculum["stop_training"]
-            curriculum.metric_values = ck.curriculum["metric_values"]
-            curriculum.history = [StageTransition(*h) for h in ck.curriculum["history"]]
+            curriculum.load_state_dict(ck.curriculum)
         model._resumed_from = Path(path)
         return model
 

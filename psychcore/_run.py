@@ -3,7 +3,8 @@
 ``train_run`` (and ``psychcore train``) writes into a new directory:
 
 - ``spec.json``: the bound ModelSpec; ``run.json``: task, task parameters, backend, seed,
-  training options, versions, status and summary numbers;
+  training options, versions, status and summary numbers, and ``cutoff_reached``: the
+  ``{"epoch", "trials"}`` at which the performance cutoff stopped training, or null;
 - ``weights.npz`` (+ ``weights.json``): the final weights, PsychRNN's key names;
 - ``checkpoint.npz``/``.json``: the latest resumable checkpoint;
 - ``metrics.csv``: epoch, trials, loss, accuracy (on a fixed validation batch), stage, time;
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ._backend import Backend
 from ._io import atomic_write_text
 from ._model import Model
 from ._spec import ModelSpec
@@ -102,6 +104,14 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _cutoff(model: Model) -> dict[str, int] | None:
+    """When this call's training reached the performance cutoff, or None."""
+    result = model.last_result
+    if result is None or not result.cutoff_reached:
+        return None
+    return {"epoch": result.cutoff_epoch, "trials": result.cutoff_trials}
+
+
 def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
@@ -146,7 +156,7 @@ def train_run(
     spec: ModelSpec,
     out_dir: str | os.PathLike,
     *,
-    backend: str = "torch",
+    backend: str | type[Backend] | None = None,
     seed: int = 0,
     resume: bool = False,
     training_iters: int = 50000,
@@ -166,7 +176,8 @@ def train_run(
         task: The task to train on (and to validate on).
         spec: The network description.
         out_dir: The run directory; must not exist unless ``resume``.
-        backend: Backend name.
+        backend: Backend name or class; None picks the only installed backend. ``run.json`` records
+            the name of the backend used.
         seed: Seed of the model (weights, batches, noise); the validation batch uses
             ``seed + 1`` so it is never a training batch.
         resume: Continue the run in ``out_dir`` from its checkpoint.
@@ -197,14 +208,15 @@ def train_run(
         model = Model(task, spec, backend, seed=seed, device=device)
         atomic_write_text(out / "spec.json", model.spec.to_json())
         rows = []
+    backend_name = model.backend_class.name
     info = {
         "task": task_name or type(task).__name__,
         "task_params": _jsonable(task.get_task_params()),
-        "backend": backend,
+        "backend": backend_name,
         "seed": seed,
         "training": {"training_iters": training_iters, "learning_rate": learning_rate,
                      "loss_epoch": loss_epoch, "performance_cutoff": performance_cutoff},
-        "versions": _versions(backend),
+        "versions": _versions(backend_name),
         "status": "running",
     }
     atomic_write_text(out / "run.json", json.dumps(info, indent=1), overwrite=True)
@@ -260,6 +272,7 @@ def train_run(
         "final_loss": model.losses[-1] if model.losses else None,
         "accuracy": final_acc,
         "training_time_s": training_time,
+        "cutoff_reached": _cutoff(model),
         "plot": "training.png" if plotted else None,
     })
     atomic_write_text(out / "run.json", json.dumps(info, indent=1), overwrite=True)

@@ -1,50 +1,38 @@
-"""The training loop, shared by every backend.
+"""The training loop, shared by every backend, and its typed options.
 
-It draws batches from the task (or the current curriculum stage), asks the backend for one
-optimisation step per batch, records the loss every ``loss_epoch`` steps, advances curricula,
-stops at a performance cutoff, writes weight snapshots and checkpoints, and stops cleanly on
-Ctrl-C. One *epoch* is one optimisation step on one batch, as in PsychRNN; ``training_iters``
-counts trials, so a call makes ``ceil(training_iters / N_batch)`` steps.
+:func:`train_loop` draws batches from the task (or the current curriculum stage), asks the
+backend for one optimisation step per batch, records the loss every ``loss_epoch`` steps,
+advances curricula, stops at a performance cutoff and stops cleanly on Ctrl-C. It knows nothing
+of :class:`~psychcore.Model`: weight snapshots, checkpoints, progress and the stage and cutoff
+decisions go to the callbacks in :class:`LoopHooks`, and it returns a :class:`LoopResult`.
+
+One *epoch* is one optimisation step on one batch, as in PsychRNN; ``training_iters`` counts
+trials, so a call makes ``ceil(training_iters / N_batch)`` steps. An epoch counts once its step
+has finished: a Ctrl-C during a step leaves the epoch count, and the batch generator, as they
+were before that step's batch was drawn, so resuming draws the same batch again.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from numbers import Real
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
-from ._curriculum import Curriculum
+from ._backend import Backend
+from ._curriculum import Curriculum, StageTransition
 from ._task import Task
 
-if TYPE_CHECKING:
-    from ._model import Model
-
-#: PsychRNN's ``train_params`` keys and their defaults.
-TRAIN_DEFAULTS: dict[str, Any] = {
-    "training_iters": 50000,
-    "learning_rate": 1e-3,
-    "loss_epoch": 10,
-    "verbosity": True,
-    "save_weights_path": None,
-    "save_training_weights_epoch": 100,
-    "training_weights_path": None,
-    "curriculum": None,
-    "optimizer": "adam",
-    "optimizer_options": None,
-    "clip_grads": True,
-    "performance_cutoff": None,
-    "performance_measure": None,
-    "checkpoint_path": None,
-    "checkpoint_epoch": 100,
-    "callback": None,
-}
-_IGNORED_PSYCHRNN_KEYS = {"fixed_weights"}
+#: A PsychRNN ``performance_measure``: ``(x, y, mask, output, epoch, losses, verbosity)``.
+PerformanceMeasure = Callable[..., float]
+_IGNORED_PSYCHRNN_KEYS = frozenset({"fixed_weights"})
+_POSITIVE_INTS = ("training_iters", "loss_epoch", "save_training_weights_epoch",
+                  "checkpoint_epoch")
 
 
 @dataclass
@@ -60,68 +48,197 @@ class TrainStatus:
     total_steps: int
 
 
-def resolve_train_params(train_params: dict | None, explicit: dict[str, Any]) -> dict[str, Any]:
-    """Merge PsychRNN's ``train_params`` dict with explicit keyword arguments.
+@dataclass(frozen=True, slots=True)
+class TrainingOptions:
+    """Everything one call of :meth:`Model.train` is asked to do (PsychRNN's ``train_params``).
 
-    Explicit (non-None) keyword arguments win over ``train_params``, which win over defaults.
+    The fields are PsychRNN's ``train_params`` keys, with its defaults; see
+    :meth:`psychcore.Model.train` for their meaning. Build one directly, or from a PsychRNN
+    dict with :meth:`from_train_params`.
 
     Raises:
-        TypeError: If ``train_params`` is not a dict.
-        ValueError: For unknown keys or invalid values, naming them.
+        ValueError: For a non-positive step count or learning rate, naming the field.
+        TypeError: For a cutoff that is not a number, a measure or callback that is not
+            callable, or a curriculum that is not a :class:`~psychcore.Curriculum`.
     """
-    if train_params is not None and not isinstance(train_params, dict):
-        raise TypeError(
-            f"train_params must be a dict (PsychRNN's train_params); "
-            f"received {type(train_params).__name__}"
-        )
-    params = dict(TRAIN_DEFAULTS)
-    for key, value in (train_params or {}).items():
-        if key in _IGNORED_PSYCHRNN_KEYS:
-            raise ValueError(
-                f"train_params['{key}'] is not a training option in psychcore: fixed weights "
-                "are part of the network; use ModelSpec(constraints=[FixedWeights(...)])"
+
+    training_iters: int = 50000
+    learning_rate: float = 1e-3
+    loss_epoch: int = 10
+    verbosity: bool = True
+    save_weights_path: str | None = None
+    save_training_weights_epoch: int = 100
+    training_weights_path: str | None = None
+    curriculum: Curriculum | None = None
+    optimizer: Any = "adam"
+    optimizer_options: Mapping[str, Any] | None = None
+    clip_grads: bool | float = True
+    performance_cutoff: float | None = None
+    performance_measure: PerformanceMeasure | None = None
+    checkpoint_path: str | None = None
+    checkpoint_epoch: int = 100
+    callback: Callable[[TrainStatus], Any] | None = None
+
+    def __post_init__(self) -> None:
+        for key in _POSITIVE_INTS:
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+                raise ValueError(f"{key} must be a positive int; received {value!r}")
+        lr = self.learning_rate
+        if isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0 or not math.isfinite(lr):
+            raise ValueError(f"learning_rate must be a positive number; received {lr!r}")
+        cutoff = self.performance_cutoff
+        if cutoff is not None and (isinstance(cutoff, bool) or not isinstance(cutoff, Real)):
+            raise TypeError(
+                f"performance_cutoff must be a number; received {type(cutoff).__name__}"
             )
-        if key not in TRAIN_DEFAULTS:
-            raise ValueError(
-                f"unknown train_params key '{key}'; valid keys: {', '.join(TRAIN_DEFAULTS)}"
+        for key in ("performance_measure", "callback"):
+            value = getattr(self, key)
+            if value is not None and not callable(value):
+                raise TypeError(f"{key} must be callable; received {type(value).__name__}")
+        if self.curriculum is not None and not isinstance(self.curriculum, Curriculum):
+            raise TypeError(
+                f"curriculum must be a Curriculum; received {type(self.curriculum).__name__}"
             )
-        params[key] = value
-    params.update({k: v for k, v in explicit.items() if v is not None})
-    for key in ("training_iters", "loss_epoch", "save_training_weights_epoch", "checkpoint_epoch"):
-        value = params[key]
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-            raise ValueError(f"{key} must be a positive int; received {value!r}")
-    lr = params["learning_rate"]
-    if isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0 or not math.isfinite(lr):
-        raise ValueError(f"learning_rate must be a positive number; received {lr!r}")
-    cutoff = params["performance_cutoff"]
-    if cutoff is not None and (isinstance(cutoff, bool) or not isinstance(cutoff, Real)):
-        raise TypeError(f"performance_cutoff must be a number; received {type(cutoff).__name__}")
-    for key in ("performance_measure", "callback"):
-        if params[key] is not None and not callable(params[key]):
-            raise TypeError(f"{key} must be callable; received {type(params[key]).__name__}")
-    return params
+        if self.optimizer_options is not None:  # a read-only copy: the options are frozen
+            object.__setattr__(self, "optimizer_options",
+                               MappingProxyType(dict(self.optimizer_options)))
+
+    @classmethod
+    def from_train_params(
+        cls, train_params: Mapping[str, Any] | None = None, /, **explicit: Any
+    ) -> TrainingOptions:
+        """Merge PsychRNN's ``train_params`` dict with explicit keyword arguments.
+
+        Explicit (non-None) keyword arguments win over ``train_params``, which win over the
+        defaults.
+
+        Raises:
+            TypeError: If ``train_params`` is not a dict, or for an unknown keyword argument.
+            ValueError: For unknown keys (or ``fixed_weights``) in ``train_params``, or
+                invalid values, naming them.
+        """
+        if train_params is not None and not isinstance(train_params, dict):
+            raise TypeError(
+                f"train_params must be a dict (PsychRNN's train_params); "
+                f"received {type(train_params).__name__}"
+            )
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(explicit) - set(names))
+        if unknown:
+            raise TypeError(f"unknown training option(s) {', '.join(unknown)}; "
+                            f"valid options: {', '.join(names)}")
+        values: dict[str, Any] = {}
+        for key, value in (train_params or {}).items():
+            if key in _IGNORED_PSYCHRNN_KEYS:
+                raise ValueError(
+                    f"train_params['{key}'] is not a training option in psychcore: fixed "
+                    "weights are part of the network; use "
+                    "ModelSpec(constraints=[FixedWeights(...)])"
+                )
+            if key not in names:
+                raise ValueError(
+                    f"unknown train_params key '{key}'; valid keys: {', '.join(names)}"
+                )
+            values[key] = value
+        values.update({k: v for k, v in explicit.items() if v is not None})
+        return cls(**values)
+
+    def optimizer_config(self) -> dict[str, Any]:
+        """The keyword arguments of :meth:`Backend.configure_optimizer` these options ask for."""
+        return {
+            "optimizer": self.optimizer,
+            "learning_rate": float(self.learning_rate),
+            "clip_grads": self.clip_grads,
+            **dict(self.optimizer_options or {}),
+        }
 
 
-def _source(
-    task_or_curriculum: Any, curriculum: Curriculum | None
-) -> tuple[Task, Curriculum | None]:
-    if curriculum is not None and not isinstance(curriculum, Curriculum):
-        raise TypeError(f"curriculum must be a Curriculum; received {type(curriculum).__name__}")
-    if isinstance(task_or_curriculum, Curriculum):
-        curriculum = task_or_curriculum
-    if curriculum is not None:
-        return curriculum.current_task, curriculum
-    if not isinstance(task_or_curriculum, Task):
-        raise TypeError(
-            "train() needs a psychcore Task or Curriculum; received "
-            f"{type(task_or_curriculum).__name__}"
-        )
-    return task_or_curriculum, None
+@dataclass(frozen=True)
+class LoopState:
+    """Where a running loop stands: what a checkpoint written now has to hold.
+
+    Attributes:
+        epoch: Steps finished, counting those before this call (``start_epoch``).
+        losses: Losses recorded in this call so far.
+        loss_epochs: The epoch of each of ``losses``.
+        batch_rng_state: ``bit_generator.state`` of the batch generator: the state from
+            which the next step draws its batch.
+        curriculum: The curriculum being trained (it holds its own position), or None.
+    """
+
+    epoch: int
+    losses: tuple[float, ...]
+    loss_epochs: tuple[int, ...]
+    batch_rng_state: dict[str, Any]
+    curriculum: Curriculum | None
 
 
-def _check_task_fits(model: Model, task: Task) -> None:
-    spec = model.spec
+@dataclass(frozen=True)
+class LoopResult:
+    """What one call of :func:`train_loop` did.
+
+    Attributes:
+        steps: Steps finished in this call.
+        epoch: The epoch reached (``start_epoch + steps``).
+        losses: Losses recorded in this call, one every ``loss_epoch`` epochs.
+        loss_epochs: The epoch of each of ``losses``.
+        interrupted: Whether a KeyboardInterrupt stopped the loop.
+        cutoff_epoch: The epoch at which the performance cutoff was reached, or None.
+        cutoff_trials: ``cutoff_epoch * N_batch`` (trials, as :class:`TrainStatus` counts
+            them), or None.
+        performance: The last performance measured (for the cutoff), or None.
+        curriculum_done: Whether the curriculum's last stage passed in this call.
+    """
+
+    steps: int
+    epoch: int
+    losses: tuple[float, ...]
+    loss_epochs: tuple[int, ...]
+    interrupted: bool = False
+    cutoff_epoch: int | None = None
+    cutoff_trials: int | None = None
+    performance: float | None = None
+    curriculum_done: bool = False
+
+    @property
+    def cutoff_reached(self) -> bool:
+        """Whether training stopped because the performance cutoff was reached."""
+        return self.cutoff_epoch is not None
+
+
+@dataclass(frozen=True)
+class LoopHooks:
+    """The loop's callbacks; each is optional, the loop decides when to call them.
+
+    Attributes:
+        snapshot: ``snapshot(path)`` saves the current weights to ``path``, which is
+            ``f"{training_weights_path}{epoch}"``, every ``save_training_weights_epoch``
+            epochs. Required when ``training_weights_path`` is set.
+        checkpoint: ``checkpoint(path, state)`` writes a resumable checkpoint of ``state``
+            (:class:`LoopState`) and the backend to ``checkpoint_path`` every
+            ``checkpoint_epoch`` epochs and when interrupted. Required when
+            ``checkpoint_path`` is set.
+        progress: Called after every step with the :class:`TrainStatus` (after the options'
+            ``callback``).
+        stage_passed: Called with the :class:`~psychcore._curriculum.StageTransition` when a
+            curriculum stage passes.
+        cutoff_reached: ``cutoff_reached(epoch, performance)`` when the performance cutoff
+            is reached (training stops after that step).
+        aborted: Called with the partial :class:`LoopResult` when an exception other than
+            KeyboardInterrupt ends the loop, before it propagates.
+    """
+
+    snapshot: Callable[[str], Any] | None = None
+    checkpoint: Callable[[str, LoopState], Any] | None = None
+    progress: Callable[[TrainStatus], Any] | None = None
+    stage_passed: Callable[[StageTransition], Any] | None = None
+    cutoff_reached: Callable[[int, float], Any] | None = None
+    aborted: Callable[[LoopResult], Any] | None = None
+
+
+def check_task_fits(spec: Any, task: Task) -> None:
+    """Raise ValueError if ``task`` does not fit the bound ``spec`` (sizes, dt/tau)."""
     if (task.N_in, task.N_out) != (spec.N_in, spec.N_out):
         raise ValueError(
             f"task {type(task).__name__} has N_in={task.N_in}, N_out={task.N_out} but the "
@@ -134,88 +251,179 @@ def _check_task_fits(model: Model, task: Task) -> None:
         )
 
 
-def run_training(model: Model, task_or_curriculum: Any, p: dict[str, Any]) -> list[float]:
-    """Run the loop for ``model`` with resolved parameters ``p``; returns this call's losses."""
-    task, curriculum = _source(task_or_curriculum, p["curriculum"])
-    _check_task_fits(model, task)
-    measure: Callable | None = p["performance_measure"]
-    if p["performance_cutoff"] is not None and measure is None:
-        def measure(x, y, mask, output, epoch, losses, verbosity):  # noqa: ARG001
-            return task.accuracy_function(y, output, mask)
-    n_steps = math.ceil(p["training_iters"] / task.N_batch)
-    losses: list[float] = []
-    verbose = bool(p["verbosity"])
-    performance: float | None = None
-    backend = model.backend
-    rng = model.batch_rng
-    done = 0
+def training_source(
+    source: Task | Curriculum, curriculum: Curriculum | None = None
+) -> tuple[Task, Curriculum | None]:
+    """The first task to train on and the curriculum, if any.
+
+    A Curriculum passed as ``source`` wins over ``curriculum``, which wins over a Task.
+    """
+    if isinstance(source, Curriculum):
+        curriculum = source
+    if curriculum is not None:
+        return curriculum.current_task, curriculum
+    if not isinstance(source, Task):
+        raise TypeError(
+            f"train() needs a psychcore Task or Curriculum; received {type(source).__name__}"
+        )
+    return source, None
+
+
+def train_loop(
+    backend: Backend,
+    source: Task | Curriculum,
+    options: TrainingOptions,
+    *,
+    rng: np.random.Generator,
+    start_epoch: int = 0,
+    past_losses: Sequence[float] = (),
+    hooks: LoopHooks | None = None,
+) -> LoopResult:
+    """Train ``backend`` for ``options.training_iters`` trials drawn from ``source``.
+
+    The backend's optimiser must be configured. Batches, and the test batches of curricula
+    and the performance cutoff, are drawn from ``rng`` in a fixed order, so the same
+    generator state, weights and backend state give the same run.
+
+    Args:
+        backend: The backend to train (its ``spec`` must fit every task).
+        source: A Task or a Curriculum; ``options.curriculum``, when set, replaces a Task.
+        options: What to do.
+        rng: The batch generator.
+        start_epoch: Steps done before this call (epochs continue from there).
+        past_losses: Losses recorded before this call (passed, with this call's, to curriculum
+            metrics and performance measures).
+        hooks: Callbacks for snapshots, checkpoints, progress and decisions.
+
+    Returns:
+        A :class:`LoopResult`.
+
+    Raises:
+        FloatingPointError: If the loss becomes NaN or infinite.
+        ValueError: If a task does not fit the backend's spec, or ``training_weights_path``
+            or ``checkpoint_path`` is set without the hook that writes it.
+    """
+    hooks = hooks or LoopHooks()
+    if options.training_weights_path is not None and hooks.snapshot is None:
+        raise ValueError("training_weights_path is set but no snapshot hook saves the weights")
+    if options.checkpoint_path is not None and hooks.checkpoint is None:
+        raise ValueError("checkpoint_path is set but no checkpoint hook writes the checkpoint")
+    task, curriculum = training_source(source, options.curriculum)
+    check_task_fits(backend.spec, task)
+    n_steps = math.ceil(options.training_iters / task.N_batch)
+    run = _Run(options, start_epoch, list(past_losses), bool(options.verbosity))
+    before_draw: dict[str, Any] | None = None
     try:
-        for done in range(1, n_steps + 1):  # noqa: B007
-            model.epoch += 1
-            epoch = model.epoch
+        for done in range(1, n_steps + 1):
+            before_draw = rng.bit_generator.state
             x, y, mask, _ = task.get_trial_batch(rng)
             loss = float(backend.train_step(x, y, mask))
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"the loss became {loss} at epoch {epoch}; lower the learning rate or "
-                    "check the task's targets"
-                )
-            if epoch % p["loss_epoch"] == 0:
-                losses.append(loss)
-                model.losses.append(loss)
-                model.loss_epochs.append(epoch)
-                if verbose:
-                    print(f"Iter {epoch * task.N_batch}, Minibatch Loss= {loss:.6f}")
-            stop = False
-            if curriculum is not None and epoch % curriculum.metric_epoch == 0:
-                xb, yb, mb, _ = task.get_trial_batch(rng)
-                out, _ = backend.forward(xb)
-                if curriculum.metric_test(xb, yb, mb, out, epoch, model.losses, verbose):
-                    if curriculum.stop_training:
-                        stop = True
-                    else:
-                        task = curriculum.current_task
-                        _check_task_fits(model, task)
-            if p["training_weights_path"] is not None and (
-                epoch % p["save_training_weights_epoch"] == 0
-            ):
-                model.save(f"{p['training_weights_path']}{epoch}")
-            if measure is not None and p["performance_cutoff"] is not None and (
-                epoch % p["loss_epoch"] == 0
-            ):
-                xb, yb, mb, _ = task.get_trial_batch(rng)
-                out, _ = backend.forward(xb)
-                performance = float(measure(xb, yb, mb, out, epoch, model.losses, verbose))
-                if verbose:
-                    print(f"Iter {epoch * task.N_batch}, performance= {performance:.4f}")
-                if performance >= p["performance_cutoff"]:
-                    stop = True
-            if p["checkpoint_path"] is not None and epoch % p["checkpoint_epoch"] == 0:
-                model.save_checkpoint(p["checkpoint_path"], curriculum=curriculum)
-            if p["callback"] is not None:
-                stage = curriculum.stage if curriculum is not None else None
-                p["callback"](
-                    TrainStatus(epoch, epoch * task.N_batch, loss, stage, performance, done,
-                                n_steps)
-                )
+            run.epoch = epoch = start_epoch + done
+            before_draw = None
+            stop = run.after_step(backend, task, curriculum, rng, loss, hooks)
+            task = curriculum.current_task if curriculum is not None else task
+            status = TrainStatus(epoch, epoch * task.N_batch, loss,
+                                 curriculum.stage if curriculum is not None else None,
+                                 run.performance, done, n_steps)
+            if options.callback is not None:
+                options.callback(status)
+            if hooks.progress is not None:
+                hooks.progress(status)
             if stop:
                 break
-    except KeyboardInterrupt:
-        model.interrupted = True
+    except BaseException as exc:
+        if before_draw is not None:  # the step never finished: its batch is drawn again
+            rng.bit_generator.state = before_draw
+        if not isinstance(exc, KeyboardInterrupt):
+            if hooks.aborted is not None:
+                hooks.aborted(run.result())
+            raise
+        run.interrupted = True
         warnings.warn(
-            f"training interrupted at epoch {model.epoch}; saving and returning",
+            f"training interrupted at epoch {run.epoch}; saving and returning",
             RuntimeWarning,
             stacklevel=3,
         )
-        if p["checkpoint_path"] is not None:
-            model.save_checkpoint(p["checkpoint_path"], curriculum=curriculum)
-    if p["save_weights_path"] is not None:
-        model.save(p["save_weights_path"])
-    return losses
+        if options.checkpoint_path is not None:
+            hooks.checkpoint(options.checkpoint_path, run.state(rng, curriculum))
+    return run.result()
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """Call ``fn`` and return its result and the wall time it took."""
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
+class _Run:
+    """The mutable bookkeeping of one :func:`train_loop` call."""
+
+    def __init__(self, options: TrainingOptions, epoch: int, all_losses: list[float],
+                 verbose: bool) -> None:
+        self.options = options
+        self.start = epoch
+        self.epoch = epoch
+        self.all_losses = all_losses
+        self.losses: list[float] = []
+        self.loss_epochs: list[int] = []
+        self.verbose = verbose
+        self.performance: float | None = None
+        self.cutoff: tuple[int, int] | None = None
+        self.interrupted = False
+        self.curriculum_done = False
+
+    def after_step(self, backend: Backend, task: Task, curriculum: Curriculum | None,
+                   rng: np.random.Generator, loss: float, hooks: LoopHooks) -> bool:
+        """Record, test and save after the step of ``self.epoch``; True to stop training."""
+        p, epoch, verbose = self.options, self.epoch, self.verbose
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"the loss became {loss} at epoch {epoch}; lower the learning rate or "
+                "check the task's targets"
+            )
+        if epoch % p.loss_epoch == 0:
+            self.losses.append(loss)
+            self.loss_epochs.append(epoch)
+            self.all_losses.append(loss)
+            if verbose:
+                print(f"Iter {epoch * task.N_batch}, Minibatch Loss= {loss:.6f}")
+        stop = False
+        if curriculum is not None and epoch % curriculum.metric_epoch == 0:
+            xb, yb, mb, _ = task.get_trial_batch(rng)
+            out, _ = backend.forward(xb)
+            if curriculum.metric_test(xb, yb, mb, out, epoch, self.all_losses, verbose):
+                if hooks.stage_passed is not None:
+                    hooks.stage_passed(curriculum.history[-1])
+                if curriculum.stop_training:
+                    self.curriculum_done = stop = True
+                else:
+                    task = curriculum.current_task
+                    check_task_fits(backend.spec, task)
+        if p.training_weights_path is not None and epoch % p.save_training_weights_epoch == 0:
+            hooks.snapshot(f"{p.training_weights_path}{epoch}")
+        if p.performance_cutoff is not None and epoch % p.loss_epoch == 0:
+            xb, yb, mb, _ = task.get_trial_batch(rng)
+            out, _ = backend.forward(xb)
+            if p.performance_measure is None:
+                performance = task.accuracy_function(yb, out, mb)
+            else:
+                performance = p.performance_measure(xb, yb, mb, out, epoch, self.all_losses,
+                                                    verbose)
+            self.performance = float(performance)
+            if verbose:
+                print(f"Iter {epoch * task.N_batch}, performance= {self.performance:.4f}")
+            if self.performance >= p.performance_cutoff:
+                self.cutoff = (epoch, epoch * task.N_batch)
+                if hooks.cutoff_reached is not None:
+                    hooks.cutoff_reached(epoch, self.performance)
+                stop = True
+        if p.checkpoint_path is not None and epoch % p.checkpoint_epoch == 0:
+            hooks.checkpoint(p.checkpoint_path, self.state(rng, curriculum))
+        return stop
+
+    def state(self, rng: np.random.Generator, curriculum: Curriculum | None) -> LoopState:
+        return LoopState(self.epoch, tuple(self.losses), tuple(self.loss_epochs),
+                         rng.bit_generator.state, curriculum)
+
+    def result(self) -> LoopResult:
+        cutoff_epoch, cutoff_trials = self.cutoff or (None, None)
+        return LoopResult(
+            steps=self.epoch - self.start, epoch=self.epoch, losses=tuple(self.losses),
+            loss_epochs=tuple(self.loss_epochs), interrupted=self.interrupted,
+            cutoff_epoch=cutoff_epoch, cutoff_trials=cutoff_trials,
+            performance=self.performance, curriculum_done=self.curriculum_done,
+        )

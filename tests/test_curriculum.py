@@ -160,3 +160,60 @@ def test_metric_must_return_pair():
     cur = Curriculum([task], metric=lambda *args: 0.5)
     with pytest.raises(TypeError, match=r"metric must return \(advance, value\); received 0.5"):
         cur.metric_test(*batch_with_accuracy(task, 1.0), 0, [])
+
+
+def passed_one_of_two():
+    tasks = [Level(0.5), Level(1.0)]
+    cur = Curriculum(tasks, thresholds=[0.7, 1.0])
+    for epoch, acc in ((10, 0.5), (20, 0.75), (30, 0.5)):
+        cur.metric_test(*batch_with_accuracy(cur.current_task, acc), epoch, [])
+    return cur
+
+
+def test_state_dict_round_trips_through_json():
+    import json
+
+    cur = passed_one_of_two()
+    state = cur.state_dict()
+    assert state == {"stage": 1, "stop_training": False,
+                     "metric_values": [[0.5, 0], [0.75, 0], [0.5, 1]],
+                     "history": [[20, 0, 0.75]]}
+    state["metric_values"].append([9.0, 0])  # a copy: the curriculum is untouched
+    assert len(cur.metric_values) == 3
+    other = Curriculum([Level(0.5), Level(1.0)], thresholds=[0.7, 1.0])
+    other.load_state_dict(json.loads(json.dumps(cur.state_dict())))
+    assert (other.stage, other.stop_training, other.metric_values, other.history) == (
+        cur.stage, cur.stop_training, cur.metric_values, cur.history)
+    assert isinstance(other.history[0], StageTransition) and other.current_task is other.tasks[1]
+    # what checkpoints written before state_dict existed hold: the same keys and values
+    old = json.loads(json.dumps({"stage": cur.stage, "stop_training": cur.stop_training,
+                                 "metric_values": cur.metric_values, "history": cur.history}))
+    other = Curriculum([Level(0.5), Level(1.0)])
+    other.load_state_dict(old)
+    assert other.state_dict() == cur.state_dict()
+
+
+@pytest.mark.parametrize("change, pattern", [
+    ({"stage": 3}, "stage must be an int from 0 to 2 (this curriculum has 2 tasks); received 3"),
+    ({"stage": -1}, "stage must be an int from 0 to 2"),
+    ({"stage": 1.0}, "stage must be an int"),
+    ({"stop_training": True}, "stop_training must be False at stage 1 of 2; received True"),
+    ({"metric_values": [[0.5]]}, "metric_values[0] must be 2 numbers; received [0.5]"),
+    ({"metric_values": "x"}, "metric_values must be a list; received str"),
+    ({"metric_values": [[0.5, 2]]}, "metric_values[0] names stage 2; this curriculum has "
+                                    "stages 0 to 1"),
+    ({"history": [[20, 0, 0.75], [30, 1, 1.0]]}, "history must hold one entry per passed "
+                                                 "stage (1); received 2"),
+    ({"history": [[20, "0", 0.75]]}, "history[0] must be 3 numbers"),
+])
+def test_load_state_dict_refuses_a_state_that_does_not_fit(change, pattern):
+    cur = passed_one_of_two()
+    state = {**cur.state_dict(), **change}
+    fresh = Curriculum([Level(0.5), Level(1.0)])
+    with pytest.raises(ValueError, match=re.escape(pattern)):
+        fresh.load_state_dict(state)
+    assert fresh.stage == 0 and fresh.metric_values == []  # nothing half-loaded
+    with pytest.raises(ValueError, match="Curriculum state lacks history"):
+        fresh.load_state_dict({k: v for k, v in state.items() if k != "history"})
+    with pytest.raises(TypeError, match="must be a dict; received list"):
+        fresh.load_state_dict([])

@@ -208,3 +208,85 @@ def test_resume_keeps_optimizer_state_with_tuple_options(tmp_path):
     resumed.train(Sign(), training_iters=16 * 5, loss_epoch=1, verbosity=False,
                   optimizer_options=opts, checkpoint_path=str(tmp_path / "ck"))
     np.testing.assert_array_equal(resumed.losses, full.losses)
+
+
+class InterruptedStep(NumpyReadoutBackend):
+    """Raises KeyboardInterrupt from inside its ``stop_at``-th train_step, before stepping."""
+
+    stop_at = 8
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls = 0
+
+    def train_step(self, x, y, mask, noise=None):
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return super().train_step(x, y, mask, noise)
+
+
+class InterruptedDraw(Sign):
+    """Raises KeyboardInterrupt right after drawing its ``stop_at``-th batch."""
+
+    stop_at = 8
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def get_trial_batch(self, rng=None, **kwargs):
+        batch = super().get_trial_batch(rng, **kwargs)
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return batch
+
+
+@pytest.mark.parametrize("where", ["train_step", "batch draw"])
+def test_interrupt_inside_a_step_resumes_exactly(tmp_path, where):
+    spec = ModelSpec(N_rec=20, dale_ratio=0.8, rec_noise=0.05)
+    full = Model(Sign(), spec, backend=NumpyReadoutBackend, seed=0)
+    full.train(Sign(), training_iters=16 * 20, loss_epoch=1, verbosity=False)
+
+    ck = tmp_path / "ck"
+    backend, task = ((InterruptedStep, Sign()) if where == "train_step"
+                     else (NumpyReadoutBackend, InterruptedDraw()))
+    part = Model(Sign(), spec, backend=backend, seed=0)
+    with pytest.warns(RuntimeWarning, match="interrupted at epoch 7;"):
+        losses, _, _ = part.train(task, training_iters=16 * 20, loss_epoch=1, verbosity=False,
+                                  checkpoint_path=str(ck), checkpoint_epoch=5)
+    # the 8th step never finished: it is not counted, and the checkpoint is from before it
+    assert part.interrupted and part.epoch == 7 and len(losses) == 7
+    assert part.loss_epochs == list(range(1, 8))
+    resumed = Model.from_checkpoint(ck, backend=NumpyReadoutBackend)
+    assert resumed.epoch == 7 and resumed.losses == full.losses[:7]
+    resumed.train(Sign(), training_iters=16 * 13, loss_epoch=1, verbosity=False,
+                  checkpoint_path=str(ck), checkpoint_epoch=5)
+    assert resumed.epoch == 20 and resumed.loss_epochs == full.loss_epochs
+    np.testing.assert_array_equal(resumed.losses, full.losses)
+    final, expected = resumed.get_weights(), full.get_weights()
+    for key in expected:
+        np.testing.assert_array_equal(final[key], expected[key], err_msg=key)
+    # the interrupted model itself continues exactly too (its generator was rewound)
+    part.train(Sign(), training_iters=16 * 13, loss_epoch=1, verbosity=False)
+    np.testing.assert_array_equal(part.losses, full.losses)
+
+
+def test_default_backend_is_left_to_the_registry(monkeypatch, tmp_path):
+    import psychcore._model as model_module
+
+    asked = []
+
+    def get_backend(name):
+        asked.append(name)
+        return NumpyReadoutBackend
+
+    monkeypatch.setattr(model_module, "get_backend", get_backend)
+    model = Model(Sign(), SPEC, seed=0)
+    assert asked == [None] and model.backend_class is NumpyReadoutBackend
+    model.save(tmp_path / "w")
+    assert Model.load(tmp_path / "w").backend_class is NumpyReadoutBackend
+    model.save_checkpoint(tmp_path / "ck")
+    assert Model.from_checkpoint(tmp_path / "ck").backend_class is NumpyReadoutBackend
+    assert asked == [None, None, None]
