@@ -4,10 +4,15 @@ Describe a task in NumPy (:class:`Task`), a network (:class:`ModelSpec`), and tr
 installed backend (:class:`Model`); check it against the NumPy reference (:class:`Simulator`).
 Importing psychcore never imports TensorFlow or PyTorch, and discovers no plugin: that happens
 on the first call to :func:`tasks`, :func:`backends`, :func:`get_task` or :func:`get_backend`.
+The plugin plumbing (``hookimpl``, ``get_plugin_manager``, ...) is :mod:`psychcore.plugins`.
 """
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
+from . import plugins
 from ._backend import Backend, check_adam_state
 from ._constraints import (
     CellTypeRule,
@@ -26,18 +31,16 @@ from ._equations import (
     get_effective_W_out,
     get_effective_W_rec,
 )
-from ._hookspecs import hookimpl, hookspec
-from ._init import Initializer, initialize_weights
+from ._init import initialize_weights
+from ._initializers import Initializer
 from ._model import Model
 from ._plugins import (
     PluginLoadError,
     PluginLoadWarning,
     backends,
     get_backend,
-    get_plugin_manager,
     get_task,
     initializers,
-    reload_plugins,
     tasks,
 )
 from ._repro import ReproReport, check_reproducibility
@@ -80,17 +83,27 @@ __all__ = [
     "get_effective_W_in",
     "get_effective_W_out",
     "get_effective_W_rec",
-    "get_plugin_manager",
     "get_task",
-    "hookimpl",
-    "hookspec",
     "initialize_weights",
     "initializers",
     "load_weights",
-    "reload_plugins",
     "save_weights",
     "tasks",
     "train_run",
     "validate_weights",
     "write_psychrnn_weights",
 ]
+
+_MOVED_TO_PLUGINS = ("get_plugin_manager", "hookimpl", "hookspec", "reload_plugins")
+
+
+def __getattr__(name: str) -> Any:
+    """The plugin plumbing's former names here, with a DeprecationWarning naming the new place."""
+    if name in _MOVED_TO_PLUGINS:
+        warnings.warn(
+            f"psychcore.{name} is deprecated and will be removed; use psychcore.plugins.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(plugins, name)
+    raise AttributeError(f"module 'psychcore' has no attribute {name!r}")
