@@ -4,10 +4,16 @@ Describe a task in NumPy (:class:`Task`), a network (:class:`ModelSpec`), and tr
 installed backend (:class:`Model`); check it against the NumPy reference (:class:`Simulator`).
 Importing psychcore never imports TensorFlow or PyTorch, and discovers no plugin: that happens
 on the first call to :func:`tasks`, :func:`backends`, :func:`get_task` or :func:`get_backend`.
+The plugin plumbing (``hookimpl``, ``get_plugin_manager``, ...) is :mod:`psychcore.plugins`.
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
+from typing import Any
+
+from . import plugins
 from ._constraints import (
     CellTypeRule,
     ConnectivityMask,
@@ -25,18 +31,16 @@ from ._equations import (
     get_effective_W_out,
     get_effective_W_rec,
 )
-from ._hookspecs import hookimpl, hookspec
-from ._init import Initializer, initialize_weights
+from ._init import initialize_weights
+from ._initializers import Initializer
 from ._model import Model
 from ._plugins import (
     PluginLoadError,
     PluginLoadWarning,
     backends,
     get_backend,
-    get_plugin_manager,
     get_task,
     initializers,
-    reload_plugins,
     tasks,
 )
 from ._repro import ReproReport, check_reproducibility
@@ -78,14 +82,10 @@ __all__ = [
     "get_effective_W_in",
     "get_effective_W_out",
     "get_effective_W_rec",
-    "get_plugin_manager",
     "get_task",
-    "hookimpl",
-    "hookspec",
     "initialize_weights",
     "initializers",
     "load_weights",
-    "reload_plugins",
     "save_weights",
     "tasks",
     "train_run",
@@ -93,21 +93,23 @@ __all__ = [
     "write_psychrnn_weights",
 ]
 
-
-#: Names that moved to a submodule: old ``psychcore.<name>`` -> new module. They keep working
-#: with a DeprecationWarning.
+#: Names that moved to a submodule (old ``psychcore.<name>`` -> new module): plugin plumbing
+#: to ``psychcore.plugins``, backend-author helpers to ``psychcore.backend``. They keep working
+#: with a DeprecationWarning naming the new place.
 _MOVED = {
-    "Backend": "psychcore.backend",
-    "check_adam_state": "psychcore.backend",
+    **dict.fromkeys(("get_plugin_manager", "hookimpl", "hookspec", "reload_plugins"),
+                    "psychcore.plugins"),
+    **dict.fromkeys(("Backend", "check_adam_state"), "psychcore.backend"),
 }
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
+    """The former names of moved objects, with a DeprecationWarning naming the new place."""
     if name in _MOVED:
-        import importlib
-        import warnings
-
-        warnings.warn(f"psychcore.{name} moved to {_MOVED[name]}.{name}; import it from there",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"psychcore.{name} is deprecated and will be removed; use {_MOVED[name]}.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return getattr(importlib.import_module(_MOVED[name]), name)
     raise AttributeError(f"module 'psychcore' has no attribute {name!r}")

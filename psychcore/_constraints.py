@@ -5,16 +5,9 @@ cell-type labels). Constraints edit it in place, one after the other; the order 
 (for instance :class:`InhibitorySubtype` needs :class:`Dale` before it, and a
 :class:`CellTypeRule` only sees the labels that exist when it runs).
 
-:func:`build_structure` composes a :class:`~psychcore.ModelSpec` in this fixed order:
-
-1. an all-ones structure (every connection exists, no Dale, nothing fixed, every unit
-   labelled ``"unit"``);
-2. ``ConnectivityMask(spec.input_connectivity, spec.rec_connectivity,
-   spec.output_connectivity)`` when any of them is given;
-3. ``Dale(spec.dale_ratio)`` when ``dale_ratio`` is not ``None``;
-4. ``spec.constraints``, in the order given;
-5. ``NoAutapses()`` when ``spec.autapses`` is ``False`` (last, so nothing re-creates a
-   self-connection).
+:func:`psychcore._init.build_structure` applies a :class:`~psychcore.ModelSpec`'s constraints
+in a fixed order (masks, Dale, ``spec.constraints``, no autapses; see there). This module knows
+nothing of specs: a spec validates its constraints, so it sits above them.
 
 Every constraint serialises with ``to_dict()`` (a ``"type"`` key plus its arguments) and is
 rebuilt with :func:`constraint_from_dict` through the :data:`CONSTRAINTS` registry.
@@ -25,7 +18,7 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,12 +38,8 @@ from ._structure import N_GATES, Structure
 __all__ = [
     "CONSTRAINTS", "N_GATES", "CellTypeRule", "ConnectivityMask", "Constraint", "Dale",
     "FixedWeights", "InhibitorySubtype", "NoAutapses", "SparseConnectivity", "Structure",
-    "apply_constraints", "build_structure", "constraint_from_dict", "register_constraint",
-    "spec_constraints",
+    "apply_constraints", "constraint_from_dict", "register_constraint",
 ]
-
-if TYPE_CHECKING:
-    from ._spec import ModelSpec
 
 _RESERVED_LABELS = ("E", "I", "unit", "*")
 
@@ -464,20 +453,6 @@ class CellTypeRule(Constraint):
         structure.rec_connectivity = conn
 
 
-def spec_constraints(spec: ModelSpec) -> tuple[Constraint, ...]:
-    """The constraints of ``spec`` in the order :func:`build_structure` applies them."""
-    out: list[Constraint] = []
-    masks = (spec.input_connectivity, spec.rec_connectivity, spec.output_connectivity)
-    if any(m is not None for m in masks):
-        out.append(ConnectivityMask(*masks))
-    if spec.dale_ratio is not None:
-        out.append(Dale(spec.dale_ratio))
-    out.extend(spec.constraints)
-    if not spec.autapses:
-        out.append(NoAutapses())
-    return tuple(out)
-
-
 def apply_constraints(
     constraints: Iterable[Constraint],
     N_in: int,
@@ -495,16 +470,3 @@ def apply_constraints(
             )
         constraint.apply(structure, rng)
     return structure
-
-
-def build_structure(
-    spec: ModelSpec, N_in: int, N_out: int, rng: np.random.Generator | int | None
-) -> Structure:
-    """Compose the structure of ``spec`` for the given input and output sizes.
-
-    The order is the one in the module docstring (masks, Dale, ``spec.constraints``, no
-    autapses). Random constraints draw from ``rng`` only.
-    """
-    N_in = check_int(N_in, "N_in", "build_structure")
-    N_out = check_int(N_out, "N_out", "build_structure")
-    return apply_constraints(spec_constraints(spec), N_in, spec.N_rec, N_out, rng)

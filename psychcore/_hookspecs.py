@@ -1,6 +1,6 @@
 """Hook specifications: what a psychcore plugin can provide.
 
-A plugin is a module (or object) with functions decorated by :data:`psychcore.hookimpl`,
+A plugin is a module (or object) with functions decorated by :data:`psychcore.plugins.hookimpl`,
 announced to psychcore through an entry point in the group ``psychcore``::
 
     # pyproject.toml of a plugin distribution
@@ -8,7 +8,7 @@ announced to psychcore through an entry point in the group ``psychcore``::
     my_tasks = "my_package.plugin"
 
     # my_package/plugin.py
-    from psychcore import hookimpl
+    from psychcore.plugins import hookimpl
 
     @hookimpl
     def psychcore_register_tasks():
@@ -29,7 +29,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._backend import Backend
-    from ._init import Initializer
+    from ._initializers import Initializer
     from ._task import Task
 
 PROJECT_NAME = "psychcore"

@@ -1,10 +1,15 @@
-"""Plugin discovery and the registry of tasks, backends and initialisers.
+"""Plugin discovery and the registry of tasks, backends and initialisers (public face:
+:mod:`psychcore.plugins`).
 
-Nothing here runs at import time: :func:`get_plugin_manager` is a factory, and the module-level
-helpers (:func:`tasks`, :func:`backends`, ...) build a registry on their first call and cache it.
+No plugin is discovered at import time: :func:`get_plugin_manager` is a factory, and the
+module-level helpers (:func:`tasks`, :func:`backends`, ...) build a registry on their first call
+and cache it. Importing this module installs the registry as the kernel's lookup
+(:mod:`psychcore._registry`), which ``ModelSpec(initializer="name")`` resolves plugin names with.
 
-Debugging a broken install:
+Environment variables:
 
+- ``PSYCHCORE_BACKEND=name``: the backend used when none is named (``backend=None``, no
+  ``--backend``); see :func:`resolve_backend`.
 - ``PSYCHCORE_BLOCK_PLUGINS=name1,name2`` skips the named plugins (entry point names or
   distribution names, as ``psychcore plugins`` lists them).
 - ``PSYCHCORE_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry point at all (only built-ins).
@@ -14,21 +19,36 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import importlib.util
+import inspect
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
+import numpy as np
 import pluggy
 
-from . import _hookspecs
+from . import _hookspecs, _registry
+from ._backend import Backend
+from ._checks import describe
 from ._hookspecs import PROJECT_NAME, hookimpl
+from ._initializers import INITIALIZERS, Initializer
+from ._task import Task
 
 ENTRY_POINT_GROUP = "psychcore"
+ENV_BACKEND = "PSYCHCORE_BACKEND"
 ENV_BLOCK = "PSYCHCORE_BLOCK_PLUGINS"
 ENV_NO_AUTOLOAD = "PSYCHCORE_DISABLE_PLUGIN_AUTOLOAD"
 BUILTIN_NAME = "psychcore.builtin"
+
+TASK_DEFAULTS: Mapping[str, Any] = MappingProxyType({"dt": 10, "tau": 100, "T": 2000,
+                                                     "N_batch": 128})
+"""PsychRNN's task constructor arguments and the values :func:`build_task` gives them unless
+told otherwise (``psychcore train``, sweeps)."""
 
 
 class PluginLoadWarning(UserWarning):
@@ -55,8 +75,6 @@ class _Builtin:
 
     @hookimpl
     def psychcore_register_initializers(self) -> list[type]:
-        from ._init import INITIALIZERS
-
         return list(INITIALIZERS.values())
 
 
@@ -142,10 +160,6 @@ class Registry:
 
     @classmethod
     def from_manager(cls, pm: pluggy.PluginManager) -> Registry:
-        from ._backend import Backend
-        from ._init import Initializer
-        from ._task import Task
-
         reg = cls(pm)
         reg.tasks = reg._collect("psychcore_register_tasks", "task", Task)
         reg.backends = reg._collect("psychcore_register_backends", "backend", Backend)
@@ -255,24 +269,146 @@ def get_task(name: str) -> type:
     return available[name]
 
 
-def get_backend(name: str) -> type:
-    """Look up an installed backend class by name.
+def build_task(
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    seed: int | np.random.Generator | np.random.SeedSequence | None = None,
+    defaults: Mapping[str, Any] = TASK_DEFAULTS,
+    ignore_unknown: bool = False,
+) -> Task:
+    """Build a task from its name and constructor arguments.
+
+    The one way the command line, sweeps and reports turn a task name and parameters into a
+    task.
+
+    Args:
+        name: An installed task's name (see ``psychcore tasks``) or ``path/to/file.py:Class``.
+        params: Constructor arguments (JSON-like values), over ``defaults``.
+        seed: Seed of the task's own generator (:meth:`Task.set_seed`); ``None`` leaves the
+            task as its constructor seeded it.
+        defaults: Constructor arguments used where ``params`` gives none, for the arguments
+            the constructor names (the others are skipped): :data:`TASK_DEFAULTS`
+            (``dt=10, tau=100, T=2000, N_batch=128``) unless given; ``{}`` for none.
+        ignore_unknown: Drop the ``params`` the constructor does not accept instead of
+            refusing them: for parameters read back from a task (``get_task_params()``
+            also holds derived values such as ``N_steps`` and ``alpha``).
+
+    Returns:
+        The task.
 
     Raises:
-        TypeError: If ``name`` is not a string.
-        ValueError: If no such backend is installed (the message lists the installed ones).
+        TypeError: If ``name`` is not a string or ``params`` / ``defaults`` are not mappings.
+        ValueError: If the task is not installed (the message lists the installed ones), or
+            ``params`` holds an argument the constructor does not accept (named, with the
+            accepted ones) and ``ignore_unknown`` is false.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"backend name must be a str; received {type(name).__name__}")
-    available = registry().backends
-    if name not in available:
-        failed = getattr(registry().manager, "psychcore_failed", {})
-        extra = f" Plugins that failed to load: {', '.join(failed)}." if failed else ""
-        raise _unknown(
-            "backend", name, available,
-            "Install a backend plugin, e.g. psychcore-torch or psychcore-tf." + extra,
+    cls = get_task(name)
+    for arg, value in (("params", params), ("defaults", defaults)):
+        if value is not None and not isinstance(value, Mapping):
+            raise TypeError(f"build_task: {arg} must be a mapping of constructor arguments; "
+                            f"received {describe(value)}")
+    params = dict(params or {})
+    accepted = inspect.signature(cls).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    named = [n for n, p in accepted.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    unknown = [k for k in params if not takes_any and k not in named]
+    if unknown and not ignore_unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise ValueError(
+            f"task {name!r} has no parameter{plural} {', '.join(map(repr, unknown))}; its "
+            f"parameters: {', '.join(named) or 'none'}"
         )
-    return available[name]
+    kwargs = {k: v for k, v in (defaults or {}).items() if k in named}
+    kwargs.update((k, v) for k, v in params.items() if k not in unknown)
+    task = cls(**kwargs)
+    if seed is not None:
+        task.set_seed(seed)
+    return task
+
+
+def get_backend(name: str | None = None) -> type:
+    """Look up an installed backend class by name; ``None`` picks the default backend.
+
+    Args:
+        name: A backend name (``"torch"``, ``"tensorflow"``), or ``None`` for the backend
+            :func:`resolve_backend` picks (``PSYCHCORE_BACKEND``, else the only installed one).
+
+    Raises:
+        TypeError: If ``name`` is neither a string nor ``None``.
+        ValueError: If no such backend is installed (the message lists the installed ones),
+            or ``name`` is ``None`` and :func:`resolve_backend` cannot pick one.
+    """
+    return registry().backends[resolve_backend(name)]
+
+
+def _backend_hint() -> str:
+    failed = getattr(registry().manager, "psychcore_failed", {})
+    extra = f" Plugins that failed to load: {', '.join(failed)}." if failed else ""
+    return "Install a backend plugin, e.g. psychcore-torch or psychcore-tf." + extra
+
+
+def available_backends() -> list[str]:
+    """Names of the installed backends that can run here (``Backend.is_available()``), sorted.
+
+    Asking imports each backend's framework.
+    """
+    return [name for name, cls in sorted(registry().backends.items()) if cls.is_available()[0]]
+
+
+def resolve_backend(name: str | None = None) -> str:
+    """The name of the backend to use: ``name`` itself, or the user's default when ``None``.
+
+    The default, in order: the environment variable ``PSYCHCORE_BACKEND``; else the only
+    installed backend; else, among several installed, the only one that can run here
+    (``Backend.is_available()``, which imports the frameworks). No backend is preferred over
+    another: with several to choose from, the caller must name one.
+
+    Args:
+        name: A backend name, or ``None`` for the default.
+
+    Returns:
+        An installed backend's name.
+
+    Raises:
+        TypeError: If ``name`` is neither a string nor ``None``.
+        ValueError: If ``name`` (or ``PSYCHCORE_BACKEND``) names no installed backend, or no
+            default can be picked: none installed, or several (the message lists them and
+            how to choose one: ``backend="..."``, ``--backend ...``, ``PSYCHCORE_BACKEND``).
+    """
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"backend name must be a str or None; received {describe(name)}")
+    installed = registry().backends
+    if name is not None:
+        if name not in installed:
+            raise _unknown("backend", name, installed, _backend_hint())
+        return name
+    chosen = os.environ.get(ENV_BACKEND, "").strip()
+    if chosen:
+        if chosen not in installed:
+            listing = ", ".join(sorted(installed)) or "none"
+            raise ValueError(
+                f"{ENV_BACKEND}={chosen!r} names no installed backend; installed: {listing}. "
+                f"Set {ENV_BACKEND} to one of them, or unset it. {_backend_hint()}"
+            )
+        return chosen
+    if len(installed) == 1:
+        return next(iter(installed))
+    if not installed:
+        raise ValueError(f"no training backend is installed. {_backend_hint()}")
+    runnable = available_backends()
+    if len(runnable) == 1:
+        return runnable[0]
+    listing = ", ".join(
+        n if n in runnable else f"{n} (cannot run here: {installed[n].is_available()[1]})"
+        for n in sorted(installed)
+    )
+    example = sorted(runnable or installed)[0]
+    raise ValueError(
+        f"no backend named and {len(installed)} are installed: {listing}; choose one with "
+        f'backend="{example}" (Python), --backend {example} (command line) or the '
+        f"environment variable {ENV_BACKEND}={example}"
+    )
 
 
 def load_task_file(spec: str) -> type:
@@ -322,3 +458,10 @@ def provided(plugin: str) -> dict[str, list[str]]:
         if owner == plugin:
             out.setdefault(kind, []).append(name)
     return {k: sorted(v) for k, v in out.items()}
+
+
+def _lookup(kind: str) -> Mapping[str, type]:
+    return getattr(registry(), f"{kind}s")
+
+
+_registry.install_lookup(_lookup)

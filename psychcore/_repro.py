@@ -54,7 +54,7 @@ import numpy as np
 
 from ._backend import Backend, implements
 from ._init import initialize_weights
-from ._plugins import get_backend
+from ._plugins import available_backends, get_backend
 from ._rng import as_generator
 from ._simulator import Simulator
 from ._spec import ModelSpec
@@ -255,7 +255,7 @@ def _weights_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> f
 def check_reproducibility(
     task: Task,
     spec: ModelSpec,
-    backends: list[str] | tuple[str, ...] = ("torch", "tensorflow"),
+    backends: list[str] | tuple[str, ...] | None = None,
     *,
     steps: int = 200,
     seed: int = 0,
@@ -272,7 +272,8 @@ def check_reproducibility(
         task: The task whose batches are drawn (its own generator is not used).
         spec: The network; ``spec.dtype`` selects the tolerances.
         backends: Backend names (at least two; a name may repeat). The first is the
-            reference the others restart from.
+            reference the others restart from. ``None``: every installed backend that can
+            run here (:func:`psychcore.plugins.available_backends`), in name order.
         steps: Adam steps per backend.
         seed: The one seed of weights, batches and noise.
         seeds: Per-backend seed overrides (for checking that a mismatch is detected).
@@ -289,14 +290,24 @@ def check_reproducibility(
         A :class:`ReproReport`; ``report.ok`` tells whether everything is within tolerance.
 
     Raises:
-        ValueError: For fewer than two backends, negative or zero counts, or a backend
-            without a portable Adam state when ``sync_every`` is not 0.
+        ValueError: For fewer than two backends (with ``None``: fewer than two installed and
+            able to run here), negative or zero counts, or a backend without a portable Adam
+            state when ``sync_every`` is not 0.
         TypeError: If ``task`` or ``spec`` have the wrong types.
     """
     if not isinstance(task, Task):
         raise TypeError(f"task must be a psychcore Task; received {type(task).__name__}")
     if not isinstance(spec, ModelSpec):
         raise TypeError(f"spec must be a ModelSpec; received {type(spec).__name__}")
+    if backends is None:
+        backends = available_backends()
+        if len(backends) < 2:
+            raise ValueError(
+                "check_reproducibility compares at least two backends; installed and able to "
+                f"run here: {', '.join(backends) or 'none'}. Install another backend plugin, "
+                "or name one twice to compare a backend with itself (backends=[...], "
+                "--backends a,a)"
+            )
     backends = list(backends)
     if len(backends) < 2:
         raise ValueError(f"backends must name at least two backends; received {backends}")

@@ -12,8 +12,9 @@ Decisions worth knowing:
 - ``train_tau=True`` without ``tau_range``: the range defaults to ``(dt, 10 * tau)``, filled
   in as soon as the spec is bound (so it appears in the JSON of a bound spec). The task's
   ``tau`` must lie strictly inside the range (the time constants start at ``tau``).
-- ``initializer`` is a name of ``psychcore._init.INITIALIZERS`` (with ``initializer_params``)
-  or an ``Initializer`` instance (then ``initializer_params`` must be empty).
+- ``initializer`` is a name of ``psychcore._initializers.INITIALIZERS`` (with
+  ``initializer_params``) or an ``Initializer`` instance (then ``initializer_params`` must be
+  empty).
 - ``constraints`` are applied after the convenience fields (masks, ``dale_ratio``) and
   before ``autapses=False``; see ``psychcore._constraints``.
 """
@@ -38,14 +39,20 @@ from ._checks import (
     describe,
 )
 from ._constraints import N_GATES, Constraint, Dale, InhibitorySubtype
-from ._init import Initializer, get_initializer
+from ._initializers import Initializer, get_initializer
+from ._spec_io import (
+    REGULARIZATION_KEYS,
+    TRAIN_FLAGS,
+    decode_fields,
+    encode_fields,
+    fields_to_json,
+    json_to_fields,
+    psychrnn_kwargs,
+)
 
 ARCHITECTURES = ("rnn", "lstm", "gru")
 TRANSFER_FUNCTIONS = ("relu", "tanh", "sigmoid", "softplus", "linear")
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "cross_entropy")
-TRAINABLE_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
-REGULARIZATION_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
-TRAIN_FLAGS = tuple(f"{k}_train" for k in TRAINABLE_KEYS)
 BOUND_KEYS = ("N_in", "N_out", "dt", "tau")
 DTYPES = ("float32", "float64")
 
@@ -228,44 +235,44 @@ class ModelSpec:
                 )
         return dataclasses.replace(self, **changes) if changes else self
 
-    # -- serialisation (implemented in _spec_io) --------------------------------------------
+    # -- serialisation (the field codec is psychcore._spec_io) ------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of every field (see :func:`psychcore._spec_io.spec_to_dict`)."""
-        from ._spec_io import spec_to_dict
-
-        return spec_to_dict(self)
+        """JSON-ready dict of every field (encoding: :mod:`psychcore._spec_io`)."""
+        return encode_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        from ._spec_io import spec_from_dict
+        """Inverse of :meth:`to_dict` (a partial dict uses the defaults).
 
-        return spec_from_dict(d)
+        Raises:
+            TypeError: If ``d`` is not a mapping.
+            ValueError: For unknown keys (listed with the valid ones) or invalid values.
+        """
+        return cls(**decode_fields(d, [f.name for f in dataclasses.fields(cls)]))
 
     def to_json(self, indent: int | None = 2) -> str:
-        """JSON text of :meth:`to_dict`."""
-        from ._spec_io import spec_to_json
+        """JSON text of :meth:`to_dict`, one field per line (``indent=None``: one line).
 
-        return spec_to_json(self, indent=indent)
+        Raises:
+            ValueError: If a callable cannot be referred to or a parameter is not JSON data.
+        """
+        return fields_to_json(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_json(cls, text: str) -> ModelSpec:
+    def from_json(cls, text: str | bytes) -> ModelSpec:
         """Inverse of :meth:`to_json`."""
-        from ._spec_io import spec_from_json
-
-        return spec_from_json(text)
+        return cls.from_dict(json_to_fields(text))
 
     @classmethod
     def from_psychrnn(cls, params: Mapping[str, Any], *, unknown: str = "warn") -> ModelSpec:
         """Build a spec from a PsychRNN parameter dict.
 
-        See :func:`psychcore._spec_io.spec_from_psychrnn`; ``unknown`` ("warn", "ignore",
-        "error") says what happens to keys that are neither network nor known task keys.
+        See :func:`psychcore._spec_io.psychrnn_kwargs` for the mapping; ``unknown`` ("warn",
+        "ignore", "error") says what happens to keys that are neither network nor known task
+        keys.
         """
-        from ._spec_io import spec_from_psychrnn
-
-        return spec_from_psychrnn(params, unknown=unknown)
+        return cls(**psychrnn_kwargs(params, unknown=unknown))
 
 
 @functools.cache

@@ -1,4 +1,8 @@
-"""ModelSpec serialisation (dict / JSON) and import of PsychRNN parameter dictionaries.
+"""The field codec of ModelSpec (dict / JSON) and the mapping of PsychRNN parameter dictionaries.
+
+This module works on field values (name -> value), never on the ModelSpec class: the spec
+(:mod:`psychcore._spec`) sits above it and builds itself from what these functions return
+(``ModelSpec.to_dict``, ``from_dict``, ``to_json``, ``from_json``, ``from_psychrnn``).
 
 JSON encoding of the fields that are not plain JSON values:
 
@@ -14,19 +18,23 @@ JSON encoding of the fields that are not plain JSON values:
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ._checks import describe, mask_to_json
 from ._constraints import Constraint, constraint_from_dict
-from ._init import Initializer, get_initializer
-from ._spec import REGULARIZATION_KEYS, TRAIN_FLAGS, ModelSpec
+from ._initializers import Initializer, get_initializer
+
+# Groups of ModelSpec fields (psychcore._spec validates them; the codec and the PsychRNN
+# mapping below are written in terms of them).
+TRAINABLE_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
+REGULARIZATION_KEYS = ("L1_in", "L1_rec", "L1_out", "L2_in", "L2_rec", "L2_out", "L2_firing_rate")
+TRAIN_FLAGS = tuple(f"{k}_train" for k in TRAINABLE_KEYS)
 
 _MASKS = ("input_connectivity", "rec_connectivity", "output_connectivity")
 _CALLABLE_FIELDS = ("loss", "custom_regularization")
@@ -86,29 +94,32 @@ def resolve_callable(ref: str, field: str) -> Callable:
     return obj
 
 
-def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
-    """JSON-ready dict with one key per field (encoding in the module docstring)."""
+def encode_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-ready dict of a spec's fields, name -> value (encoding in the module docstring)."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(spec):
-        value = getattr(spec, f.name)
-        if f.name in _MASKS:
+    for name, value in fields.items():
+        if name in _MASKS:
             value = None if value is None else mask_to_json(value)
-        elif f.name == "constraints":
+        elif name == "constraints":
             value = [c.to_dict() for c in value]
-        elif f.name == "initializer":
+        elif name == "initializer":
             value = value.to_dict() if isinstance(value, Initializer) else value
-        elif f.name == "initializer_params":
+        elif name == "initializer_params":
             value = dict(value)
-        elif f.name in _CALLABLE_FIELDS and callable(value):
-            value = {"callable": callable_ref(value, f.name)}
-        elif f.name == "tau_range" and value is not None:
+        elif name in _CALLABLE_FIELDS and callable(value):
+            value = {"callable": callable_ref(value, name)}
+        elif name == "tau_range" and value is not None:
             value = list(value)
-        out[f.name] = value
+        out[name] = value
     return out
 
 
-def spec_from_dict(d: Mapping[str, Any]) -> ModelSpec:
-    """Rebuild a spec from :func:`spec_to_dict` output (partial dicts use the defaults).
+def decode_fields(d: Mapping[str, Any], valid: Sequence[str]) -> dict[str, Any]:
+    """The constructor arguments encoded by :func:`encode_fields` (a partial dict gives part).
+
+    Args:
+        d: Field name -> encoded value.
+        valid: The spec's field names.
 
     Raises:
         TypeError: If ``d`` is not a mapping.
@@ -116,7 +127,7 @@ def spec_from_dict(d: Mapping[str, Any]) -> ModelSpec:
     """
     if not isinstance(d, Mapping):
         raise TypeError(f"ModelSpec.from_dict: expected a dict; received {describe(d)}")
-    valid = [f.name for f in dataclasses.fields(ModelSpec)]
+    valid = list(valid)
     unknown = sorted(set(d) - set(valid))
     if unknown:
         raise ValueError(f"ModelSpec.from_dict: unknown key(s) {unknown}; valid keys: {valid}")
@@ -143,16 +154,16 @@ def spec_from_dict(d: Mapping[str, Any]) -> ModelSpec:
             kwargs[name] = resolve_callable(value["callable"], name)
     if isinstance(kwargs.get("tau_range"), list):
         kwargs["tau_range"] = tuple(kwargs["tau_range"])
-    return ModelSpec(**kwargs)
+    return kwargs
 
 
-def spec_to_json(spec: ModelSpec, indent: int | None = 2) -> str:
-    """JSON text of :func:`spec_to_dict`, one field per line (``indent=None``: one line).
+def fields_to_json(d: Mapping[str, Any], indent: int | None = 2) -> str:
+    """JSON text of :func:`encode_fields` output, one field per line (``indent=None``: one
+    line).
 
     Raises:
-        ValueError: If a callable cannot be referred to or a parameter is not JSON data.
+        ValueError: If a parameter is not JSON data.
     """
-    d = spec_to_dict(spec)
     try:
         if indent is None:
             return json.dumps(d, allow_nan=False)
@@ -164,14 +175,20 @@ def spec_to_json(spec: ModelSpec, indent: int | None = 2) -> str:
         raise ValueError(f"ModelSpec.to_json: a field is not JSON-serialisable: {exc}") from exc
 
 
-def spec_from_json(text: str | bytes) -> ModelSpec:
-    """Inverse of :func:`spec_to_json`."""
+def json_to_fields(text: str | bytes) -> dict[str, Any]:
+    """The encoded fields in JSON text (inverse of :func:`fields_to_json`; decode them with
+    :func:`decode_fields`).
+
+    Raises:
+        TypeError: If ``text`` is not str or bytes.
+        ValueError: If it is not a JSON object.
+    """
     if not isinstance(text, str | bytes):
         raise TypeError(f"ModelSpec.from_json: expected JSON text; received {describe(text)}")
     d = json.loads(text)
     if not isinstance(d, dict):
         raise ValueError(f"ModelSpec.from_json: expected a JSON object; received {describe(d)}")
-    return spec_from_dict(d)
+    return d
 
 
 # -- PsychRNN -------------------------------------------------------------------------------
@@ -248,8 +265,8 @@ def _psychrnn_initializer(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any
     return "gaussian_spectral_radius", shared
 
 
-def spec_from_psychrnn(params: Mapping[str, Any], *, unknown: str = "warn") -> ModelSpec:
-    """Build a spec from a PsychRNN parameter dictionary, as PsychRNN users write them.
+def psychrnn_kwargs(params: Mapping[str, Any], *, unknown: str = "warn") -> dict[str, Any]:
+    """ModelSpec arguments from a PsychRNN parameter dictionary, as PsychRNN users write them.
 
     Mapping: the keys of ``ModelSpec`` with PsychRNN names map directly (``N_rec``,
     ``rec_noise``, ``dale_ratio``, ``autapses``, the masks, ``*_train`` flags, ``L1_*``,
@@ -268,12 +285,16 @@ def spec_from_psychrnn(params: Mapping[str, Any], *, unknown: str = "warn") -> M
     Any other key is ignored with one warning naming them (``unknown="ignore"``: silently,
     ``"error"``: ``ValueError``); ``load_weights_path`` warns to use ``load_weights``.
 
-    ``dale_ratio=0``, which PsychRNN treated as "no Dale", raises the ``ValueError`` of
-    :class:`ModelSpec` (use ``None``).
+    ``ModelSpec.from_psychrnn`` validates the values by building the spec: ``dale_ratio=0``,
+    which PsychRNN treated as "no Dale", raises its ``ValueError`` (use ``None``).
+
+    Returns:
+        ModelSpec keyword arguments.
 
     Raises:
         TypeError: If ``params`` is not a mapping.
-        ValueError: If ``N_rec`` is missing or a value is invalid.
+        ValueError: If ``N_rec`` is missing, ``unknown`` is not one of its three values, an
+            unknown key is refused, or a transfer function or initialiser is not recognised.
     """
     if not isinstance(params, Mapping):
         raise TypeError(
@@ -314,4 +335,4 @@ def spec_from_psychrnn(params: Mapping[str, Any], *, unknown: str = "warn") -> M
         warnings.warn(
             f"ModelSpec.from_psychrnn: ignoring unknown PsychRNN key(s) {extra}", stacklevel=3
         )
-    return ModelSpec(**kwargs)
+    return kwargs

@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -89,28 +88,6 @@ def _key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
-#: PsychRNN's task constructor arguments and the defaults ``psychcore train`` uses for them.
-TASK_DEFAULTS = {"dt": 10, "tau": 100, "T": 2000, "N_batch": 128}
-
-
-def build_task(name: str, params: dict[str, Any], seed: int) -> Any:
-    """Instantiate the task ``name`` (or ``file.py:Class``) with ``params`` plus defaults."""
-    cls = _plugins.get_task(name)
-    accepted = inspect.signature(cls).parameters
-    kwargs = {k: v for k, v in TASK_DEFAULTS.items() if k in accepted}
-    kwargs.update(params)
-    unknown = [k for k in params if k not in accepted
-               and not any(p.kind is p.VAR_KEYWORD for p in accepted.values())]
-    if unknown:
-        raise ValueError(
-            f"task {name} has no parameter {', '.join(unknown)}; its parameters: "
-            f"{', '.join(accepted)}"
-        )
-    task = cls(**kwargs)
-    task.set_seed(seed)
-    return task
-
-
 def build_spec(args: argparse.Namespace) -> Any:
     """The ModelSpec from ``--spec FILE`` and ``-s KEY=VALUE`` options."""
     from ._spec import ModelSpec
@@ -131,12 +108,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out, the run directory to continue")
-    task = build_task(args.task, _key_values(args.task_param, "--task-param"), args.seed)
+    task = _plugins.build_task(args.task, _key_values(args.task_param, "--task-param"),
+                               seed=args.seed)
     spec = build_spec(args)
+    # the backend's name is recorded (run.json, the directory name): resolve the default here
+    backend = _plugins.resolve_backend(args.backend)
     out = args.out or Path("runs") / f"{Path(args.task).stem.split(':')[-1]}-" \
-        f"{args.backend}-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+        f"{backend}-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
     result = train_run(
-        task, spec, out, backend=args.backend, seed=args.seed, resume=args.resume,
+        task, spec, out, backend=backend, seed=args.seed, resume=args.resume,
         training_iters=args.iters, learning_rate=args.learning_rate,
         loss_epoch=args.loss_epoch, checkpoint_epoch=args.checkpoint_epoch,
         performance_cutoff=args.performance_cutoff, device=args.device,
@@ -153,11 +133,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_repro(args: argparse.Namespace) -> int:
     from ._repro import check_reproducibility, report_json
 
-    task = build_task(args.task, _key_values(args.task_param, "--task-param"), args.seed)
+    task = _plugins.build_task(args.task, _key_values(args.task_param, "--task-param"),
+                               seed=args.seed)
     spec = build_spec(args)
     if args.float64:
         spec = spec.replace(dtype="float64")
-    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    backends = (None if args.backends is None
+                else [b.strip() for b in args.backends.split(",") if b.strip()])
     seeds = {k: int(v) for k, v in _key_values(args.seed_for, "--seed-for").items()}
     report = check_reproducibility(task, spec, backends, steps=args.iters, seed=args.seed,
                                    seeds=seeds, learning_rate=args.learning_rate,
@@ -272,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_tasks)
     p = sub.add_parser("train", help="train a network on a task into a run directory")
     _add_network_options(p)
-    p.add_argument("--backend", default="torch", help="backend name (default: torch)")
+    p.add_argument("--backend",
+                   help="backend name (default: $PSYCHCORE_BACKEND, else the only installed "
+                        "backend; see `psychcore plugins`)")
     p.add_argument("--iters", type=int, default=50000, help="training trials (default 50000)")
     p.add_argument("--checkpoint-epoch", type=int, default=100)
     p.add_argument("--performance-cutoff", type=float,
@@ -286,8 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("repro", help="train on several backends from identical numbers and "
                                      "compare (exit 0 when they agree)")
     _add_network_options(p)
-    p.add_argument("--backends", default="torch,tensorflow",
-                   help="comma-separated backend names (default: torch,tensorflow)")
+    p.add_argument("--backends",
+                   help="comma-separated backend names, the first the reference (default: "
+                        "every installed backend that can run here)")
     p.add_argument("--iters", type=int, default=200, help="Adam steps per backend (default 200)")
     p.add_argument("--float64", action="store_true", help="run in float64 (tolerance 1e-9)")
     p.add_argument("--sync-every", type=int, default=1, metavar="N",

@@ -1,4 +1,5 @@
-"""``psychcore train``: run directories, refusal to overwrite, resume, bad input."""
+"""``psychcore train``: run directories, refusal to overwrite, resume, bad input, the default
+backend."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def test_resume_continues_to_the_same_result(tmp_path):
 
 def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert train(tmp_path / "a", "-t", "coherence=0.2") == 2
-    assert "has no parameter coherence; its parameters: N_batch" in capsys.readouterr().err
+    assert "has no parameter 'coherence'; its parameters: N_batch" in capsys.readouterr().err
     assert main(["train", "NoSuchTask", "--out", str(tmp_path / "b")]) == 2
     assert "unknown task 'NoSuchTask'" in capsys.readouterr().err
     assert train(tmp_path / "c", "-s", "L2_rec=-1") == 2
@@ -82,3 +83,39 @@ def test_bad_input_exits_2_with_a_message(tmp_path, capsys):
     assert "unknown backend 'nope'" in capsys.readouterr().err
     assert main(["train", SIGN, "--resume"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
+
+
+class OtherNumpy(NumpyReadoutBackend):
+    name = "numpy-other"
+
+
+def train_default(out, *extra):
+    """``psychcore train`` without --backend."""
+    return main(["train", SIGN, "-t", "N_batch=16", "--N-rec", "8", "--iters", "32",
+                 "--no-progress", "--out", str(out), *extra])
+
+
+def test_train_without_backend_uses_the_only_installed_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("PSYCHCORE_BACKEND", raising=False)
+    monkeypatch.setattr(_plugins.registry(), "backends",
+                        {"numpy-readout": NumpyReadoutBackend})
+    assert train_default(tmp_path / "run") == 0
+    # the resolved name is recorded, never None
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["backend"] == "numpy-readout"
+
+
+def test_train_without_backend_among_several_asks_for_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PSYCHCORE_BACKEND", raising=False)
+    monkeypatch.setattr(_plugins.registry(), "backends",
+                        {"numpy-readout": NumpyReadoutBackend, "numpy-other": OtherNumpy})
+    assert train_default(tmp_path / "run") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("psychcore: error: no backend named and 2 are installed: "
+                          "numpy-other, numpy-readout; choose one with")
+    assert "--backend numpy-other" in err and not (tmp_path / "run").exists()
+    monkeypatch.setenv("PSYCHCORE_BACKEND", "numpy-other")
+    assert train_default(tmp_path / "run") == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["backend"] == "numpy-other"
+    monkeypatch.setenv("PSYCHCORE_BACKEND", "numpy")
+    assert train_default(tmp_path / "other") == 2
+    assert "PSYCHCORE_BACKEND='numpy' names no installed backend" in capsys.readouterr().err

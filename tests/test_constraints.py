@@ -17,11 +17,10 @@ from psychcore._constraints import (
     SparseConnectivity,
     Structure,
     apply_constraints,
-    build_structure,
     constraint_from_dict,
     register_constraint,
-    spec_constraints,
 )
+from psychcore._init import build_structure, spec_constraints
 from psychcore._spec import ModelSpec
 
 

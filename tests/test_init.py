@@ -12,7 +12,8 @@ from psychcore._constraints import (
     Structure,
     apply_constraints,
 )
-from psychcore._init import (
+from psychcore._init import initialize_weights, tau_raw_for
+from psychcore._initializers import (
     INITIALIZERS,
     AlphaIdentity,
     ConstUniform,
@@ -21,9 +22,7 @@ from psychcore._init import (
     balance_dale_ratio,
     draw_matrix,
     get_initializer,
-    initialize_weights,
     register_initializer,
-    tau_raw_for,
 )
 from psychcore._spec import ModelSpec
 

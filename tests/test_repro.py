@@ -189,3 +189,29 @@ def test_check_adam_state():
             check_adam_state({**state, "step": step}, shapes)
     with pytest.raises(TypeError, match="state must be a dict of arrays; received list"):
         check_adam_state([], shapes)
+
+
+class Unavailable(NumpyReadoutBackend):
+    name = "numpy-unavailable"
+
+    @classmethod
+    def is_available(cls):
+        return False, "not here"
+
+
+def test_by_default_every_installed_backend_that_can_run_is_compared(monkeypatch, capsys):
+    monkeypatch.setattr(_plugins.registry(), "backends", {
+        c.name: c for c in (NumpyReadoutBackend, OtherNumpy, Unavailable)})
+    spec = ModelSpec(N_rec=8, dtype="float64")
+    report = check_reproducibility(Sign(N_batch=4), spec, steps=4, loss_epoch=2, n_test=4,
+                                   sensitivity=False)
+    assert [r.backend for r in report.runs] == ["numpy-other", "numpy-readout"]
+    assert report.ok, report.format()
+    assert main(["repro", SIGN, "-t", "N_batch=4", "--N-rec", "8", "--iters", "4",
+                 "--loss-epoch", "2", "--float64", "--no-sensitivity"]) == 0
+    assert "numpy-other vs numpy-readout" in capsys.readouterr().out
+    monkeypatch.setattr(_plugins.registry(), "backends", {
+        c.name: c for c in (NumpyReadoutBackend, Unavailable)})
+    with pytest.raises(ValueError, match="compares at least two backends; installed and able "
+                                         "to run here: numpy-readout. Install another"):
+        check_reproducibility(Sign(N_batch=4), spec, steps=4)

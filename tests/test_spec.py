@@ -19,7 +19,7 @@ from psychcore._constraints import (
     NoAutapses,
     SparseConnectivity,
 )
-from psychcore._init import AlphaIdentity, GaussianSpectralRadius
+from psychcore._initializers import AlphaIdentity, GaussianSpectralRadius
 from psychcore._spec import ModelSpec
 from psychcore._spec_io import callable_ref, resolve_callable
 

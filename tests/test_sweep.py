@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from psychcore import _plugins
 from psychcore.cli import main
 from psychcore.sweep import Sweep, SweepValidationError, aggregate, plot_sweep, run_sweep
 from psychcore.sweep._problems import locate
@@ -88,6 +89,13 @@ spec.rec_noise = [0.1]
 [resources]
 num_cpus = 0
 """
+
+
+@pytest.fixture(autouse=True)
+def _default_backend(monkeypatch):
+    """Descriptions here name no backend unless the test is about it: the user's default
+    (``PSYCHCORE_BACKEND``) is torch, as in ``GOOD``."""
+    monkeypatch.setenv("PSYCHCORE_BACKEND", "torch")
 
 
 def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
@@ -426,3 +434,44 @@ def test_the_sweep_waits_for_queued_runs_that_have_not_started(tmp_path, monkeyp
     assert {r["error"] for r in result.rows} == {"fake failure"}
     status = json.loads((tmp_path / "seed=0" / "status.json").read_text())
     assert status["error"] == "fake failure" and status["attempt"] == 1
+
+
+def test_a_description_without_backend_records_the_default(tmp_path, monkeypatch):
+    from numpy_backend import NumpyReadoutBackend
+
+    monkeypatch.delenv("PSYCHCORE_BACKEND")
+    monkeypatch.setattr(_plugins.registry(), "backends", {"numpy-readout": NumpyReadoutBackend})
+    text = GOOD.replace('backend = "torch"\n', "")
+    sweep = Sweep.from_file(write(tmp_path, text))
+    assert sweep.backend is None and "backend" not in sweep.to_dict()
+    assert {r.backend for r in sweep.runs()} == {"numpy-readout"}
+    # a run's identity holds the resolved name: resuming compares names, never None
+    assert sweep.runs()[0].identity()["backend"] == "numpy-readout"
+    # among several, PSYCHCORE_BACKEND names the default
+    monkeypatch.setitem(_plugins.registry().backends, "numpy-other", NumpyReadoutBackend)
+    monkeypatch.setenv("PSYCHCORE_BACKEND", "numpy-other")
+    assert {r.backend for r in Sweep.from_file(write(tmp_path, text)).runs()} == {"numpy-other"}
+    # a swept backend axis names its backends itself
+    swept = Sweep(task="PerceptualDiscrimination", grid={"backend": ["a", "b"]})
+    assert [r.backend for r in swept.runs()] == ["a", "b"]
+
+
+def test_a_description_without_backend_among_several_asks_for_one(tmp_path, monkeypatch,
+                                                                  capsys):
+    from numpy_backend import NumpyReadoutBackend
+
+    class Other(NumpyReadoutBackend):
+        name = "numpy-other"
+
+    monkeypatch.delenv("PSYCHCORE_BACKEND")
+    monkeypatch.setattr(_plugins.registry(), "backends",
+                        {"numpy-readout": NumpyReadoutBackend, "numpy-other": Other})
+    path = write(tmp_path, GOOD.replace('backend = "torch"\n', ""))
+    with pytest.raises(ValueError, match="no backend named and 2 are installed: numpy-other, "
+                                         "numpy-readout"):
+        Sweep.from_file(path).runs()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("psychcore: error: no backend named") and "--backend" in err
+    with pytest.raises(SweepValidationError, match=r"backend: expected a backend name"):
+        Sweep(task="PerceptualDiscrimination", backend="")

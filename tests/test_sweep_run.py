@@ -242,7 +242,7 @@ def test_a_run_that_raises_or_dies_fails_alone(tmp_path, capsys):
     (tmp_path / "flaky.py").write_text(FLAKY, encoding="utf-8")
     path = tmp_path / "flaky.toml"
     path.write_text(
-        '[task]\nname = "flaky.py:Flaky"\n[spec]\nN_rec = 8\n'
+        'backend = "torch"\n[task]\nname = "flaky.py:Flaky"\n[spec]\nN_rec = 8\n'
         '[training]\ntraining_iters = 80\nloss_epoch = 5\nvalidation_trials = 16\n'
         '[axes.grid]\ntask.mode = ["ok", "raise", "die", "fine"]\n', encoding="utf-8")
     code = main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "2"])
@@ -273,7 +273,7 @@ def test_a_run_that_raises_or_dies_fails_alone(tmp_path, capsys):
 
 
 def test_in_process_runs_and_a_curriculum(tmp_path):
-    sweep = Sweep(task="PerceptualDiscrimination",
+    sweep = Sweep(task="PerceptualDiscrimination", backend="torch",
                   task_params={"T": 300, "N_batch": 8, "coherence": 0.1},
                   spec={"N_rec": 8},
                   training={"training_iters": 160, "loss_epoch": 5, "learning_rate": 0.01,

@@ -50,6 +50,7 @@ from .._equations import TRANSFER_FUNCTIONS
 from .._rng import SeedLike, as_generator
 from .._simulator import Simulator
 from . import _validate as v
+from ._population import PCAResult
 
 _MARGINAL = 1e-8
 
@@ -215,10 +216,8 @@ class FixedPoints:
         """``"fixed"`` or ``"slow"`` per point."""
         return np.where(self.is_fixed, "fixed", "slow")
 
-    def project(self, pca_result: Any) -> np.ndarray:
+    def project(self, pca_result: PCAResult) -> np.ndarray:
         """The points projected on a :class:`PCAResult`'s components, ``(K, n_components)``."""
-        from ._population import PCAResult
-
         if not isinstance(pca_result, PCAResult):
             raise TypeError(f"FixedPoints.project: pca_result must be a PCAResult; received "
                             f"{describe(pca_result)}")

@@ -1,9 +1,14 @@
-"""Population dynamics: condition averages, PCA of trajectories, and their plots."""
+"""Population dynamics: condition averages, PCA of trajectories, and their plots.
+
+The fixed-point search (:mod:`psychcore.analysis._fixed_points`) sits above this module: its
+points project onto a :class:`PCAResult`. Trajectory plots overlay fixed points through what
+they provide (:class:`_FixedPointsLike`), without importing the search.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -273,9 +278,7 @@ def plot_pca_trajectories(
         ax.plot(*[c[:1] for c in coords], "o", color=color, ms=4)
         ax.plot(*[c[-1:] for c in coords], "s", color=color, ms=4)
     if fixed_points is not None:
-        from ._fixed_points import FixedPoints
-
-        if not isinstance(fixed_points, FixedPoints):
+        if not isinstance(fixed_points, _FixedPointsLike):
             raise TypeError(f"{owner}: fixed_points must be a FixedPoints or None; "
                             f"received {describe(fixed_points)}")
         _overlay_fixed_points(ax, fixed_points, result, dims)
@@ -290,7 +293,20 @@ def plot_pca_trajectories(
     return ax.figure
 
 
-def _overlay_fixed_points(ax: Any, fps: Any, result: PCAResult, dims: int) -> None:
+@runtime_checkable
+class _FixedPointsLike(Protocol):
+    """What :func:`plot_pca_trajectories` overlays: a :class:`FixedPoints` (or alike)."""
+
+    is_fixed: np.ndarray
+    stable: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def project(self, pca_result: PCAResult) -> np.ndarray: ...
+
+
+def _overlay_fixed_points(ax: Any, fps: _FixedPointsLike, result: PCAResult, dims: int
+                          ) -> None:
     if len(fps) == 0:
         return
     p = fps.project(result)[:, :dims]

@@ -128,24 +128,21 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict[str, np.ndarray], di
 
 
 def rebuild_task(info: dict[str, Any], seed: int = 0) -> Any:
-    """The task of ``run.json``: ``get_task(info["task"])`` with the saved parameters its
-    constructor accepts (``N_in``, ``alpha``, ``N_steps`` and other derived values are not).
+    """The task of ``run.json``: :func:`psychcore.plugins.build_task` with the saved parameters
+    its constructor accepts (``N_in``, ``alpha``, ``N_steps`` and other derived values are
+    not), no defaults, and the task's generator seeded with ``seed`` (a saved ``seed``
+    parameter is left out: the report's seed decides).
 
     Raises:
         ValueError: If ``run.json`` names no task, or the task is not installed.
     """
-    from .._plugins import get_task
+    from .._plugins import build_task
 
     name = info.get("task")
     if not isinstance(name, str) or not name:
         raise ValueError("run.json names no task")
-    cls = get_task(name)
-    params = info.get("task_params") or {}
-    accepted = inspect.signature(cls).parameters
-    kwargs = {k: val for k, val in params.items() if k in accepted and k != "seed"}
-    task = cls(**kwargs)
-    task.set_seed(seed)
-    return task
+    params = {k: v for k, v in (info.get("task_params") or {}).items() if k != "seed"}
+    return build_task(name, params, seed=seed, defaults={}, ignore_unknown=True)
 
 
 def _accepts(task_cls: type, name: str) -> bool:

@@ -18,11 +18,12 @@ Importing this package imports neither Ray, pyarrow nor matplotlib.
 
 from __future__ import annotations
 
-from ._description import RunConfig, Sweep
+from ._description import RunConfig
 from ._problems import Problem, SweepValidationError
 from ._report import SweepReport, aggregate, plot_sweep
 from ._results import read_results, trials_to_criterion
 from ._runner import SweepBusyError, SweepResult, run_sweep
+from ._sweep import Sweep
 from ._worker import execute_run
 
 __all__ = [

@@ -1,4 +1,6 @@
-"""The sweep description: :class:`Sweep` (Python API, TOML/YAML/JSON files) and its runs.
+"""The sweep description: :class:`SweepDescription` (Python API, TOML/YAML/JSON files) and its
+runs. The public :class:`psychcore.sweep.Sweep` is this description plus :meth:`~Sweep.run`,
+which sits above the runner (:mod:`psychcore.sweep._runner`, which reads descriptions).
 
 The file format and the Python API have the same parts (see ``examples/sweeps/README.md``):
 
@@ -18,6 +20,10 @@ file                   ``Sweep(...)``                       meaning
 ``[results]``          ``criterion``                        accuracy criterion
 =====================  ===================================  =================================
 
+A description need not name a backend: its runs then use the default backend, resolved when
+they are listed (:meth:`Sweep.runs`): ``PSYCHCORE_BACKEND``, else the only installed backend
+(:func:`psychcore.plugins.resolve_backend`). Every run records the resolved name.
+
 Validation collects every problem and raises one :class:`SweepValidationError` listing each
 with its location (``[axes.grid] spec.N_rec: ...``), including the ModelSpec and task errors of
 every combination the axes produce.
@@ -34,8 +40,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from .._plugins import build_task, get_task, resolve_backend
 from ._problems import Problem, Problems, SweepValidationError, expected, locate
 from ._values import (
     NAMESPACES,
@@ -74,7 +81,8 @@ class RunConfig:
             checkpoint_epoch, performance_cutoff, validation_trials.
         curriculum: None, or ``{"name", "stages": [task params per stage], "thresholds",
             "metric_epoch"}``.
-        backend: Backend name.
+        backend: Backend name (the sweep's, the ``backend`` axis's or, when neither names
+            one, the default backend's: always a name).
         device: Backend device or None.
         threads: Threads the run may use (``resources.num_cpus``, at least 1).
     """
@@ -107,8 +115,11 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
+_S = TypeVar("_S", bound="SweepDescription")
+
+
 @dataclass
-class Sweep:
+class SweepDescription:
     """A sweep: one task, spec and training setup, and the axes that vary across runs.
 
     Args:
@@ -120,7 +131,8 @@ class Sweep:
         training: ``training_iters``, ``learning_rate``, ``loss_epoch``, ``checkpoint_epoch``,
             ``performance_cutoff``, ``validation_trials``, ``curriculum`` (a name of
             ``curricula`` or ``"none"``).
-        backend: Backend name (default ``"torch"``).
+        backend: Backend name; ``None`` (the default): the default backend, resolved when the
+            runs are listed (``PSYCHCORE_BACKEND``, else the only installed backend).
         device: Backend device (``"cpu"``, ``"cuda"``); the backend's default when None.
         seeds: Seeds (a list, a ``range`` or ``{"start": 0, "count": 10}``); ``[0]`` by default.
         grid: Axis name -> list of values; every combination of the grid axes is run.
@@ -147,7 +159,7 @@ class Sweep:
     task_params: dict[str, Any] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
-    backend: str = "torch"
+    backend: str | None = None
     device: str | None = None
     seeds: Any = field(default_factory=lambda: [0])
     grid: dict[str, Any] = field(default_factory=dict)
@@ -177,7 +189,7 @@ class Sweep:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_file(cls, path: str | os.PathLike) -> Sweep:
+    def from_file(cls: type[_S], path: str | os.PathLike) -> _S:
         """Read a ``.toml``, ``.yaml``/``.yml`` (needs pyyaml) or ``.json`` description.
 
         Relative task files (``file.py:Class``) are found relative to the file's directory.
@@ -214,8 +226,8 @@ class Sweep:
         return cls.from_dict(data, source=str(path), text=text, base_dir=path.parent)
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str | None = None, text: str | None = None,
-                  base_dir: str | os.PathLike | None = None) -> Sweep:
+    def from_dict(cls: type[_S], data: Any, *, source: str | None = None,
+                  text: str | None = None, base_dir: str | os.PathLike | None = None) -> _S:
         """Build from the file structure (``{"task": {"name", "params"}, "axes": ...}``).
 
         Args:
@@ -283,7 +295,7 @@ class Sweep:
             "task_params": task_params,
             "spec": table(("", "spec"), data.get("spec")),
             "training": table(("", "training"), data.get("training")),
-            "backend": data.get("backend", "torch"),
+            "backend": data.get("backend"),
             "device": data.get("device"),
             "seeds": axes.get("seeds", [0]),
             "grid": grid,
@@ -301,7 +313,8 @@ class Sweep:
         out: dict[str, Any] = {}
         if self.name is not None:
             out["name"] = self.name
-        out["backend"] = self.backend
+        if self.backend is not None:
+            out["backend"] = self.backend
         if self.device is not None:
             out["device"] = self.device
         out["task"] = {"name": self.task, "params": dict(self.task_params)}
@@ -350,14 +363,24 @@ class Sweep:
         return _resolve_task(self.task, self.base_dir)
 
     def runs(self) -> list[RunConfig]:
-        """Every combination, seeds outermost (so early runs cover every condition)."""
+        """Every combination, seeds outermost (so early runs cover every condition).
+
+        Raises:
+            ValueError: If a run names no backend and no default can be picked (see
+                :func:`psychcore.plugins.resolve_backend`; the message lists the installed
+                backends and how to choose one).
+        """
         task = self.resolved_task()
         cls = _task_class(task)
         threads = max(1, int(round(self.num_cpus)))
         short = short_names(self.axes)
         out = []
+        default: str | None = None
         for index, values in enumerate(self._combinations()):
             task_params, spec, training, backend = self._merged(values, cls)
+            if backend is None:
+                default = default or resolve_backend(None)
+                backend = default
             cur_name = training.pop("curriculum")
             curriculum = None
             if cur_name is not None:
@@ -369,12 +392,6 @@ class Sweep:
                 device=None if self.device in (None, NONE) else self.device, threads=threads,
             ))
         return out
-
-    def run(self, out: str | os.PathLike, **options: Any) -> Any:
-        """Run the sweep into ``out``: :func:`psychcore.sweep.run_sweep` (same options)."""
-        from ._runner import run_sweep
-
-        return run_sweep(self, out, **options)
 
     # ------------------------------------------------------------------ internals
     def _combinations(self, skip: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
@@ -399,7 +416,7 @@ class Sweep:
         return combos
 
     def _merged(self, values: Mapping[str, Any], cls: type | None
-                ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]:
+                ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str | None]:
         """Task params, spec, training options and backend of one combination."""
         task_params = dict(self.task_params)
         spec = dict(self.spec)
@@ -448,7 +465,7 @@ class Sweep:
 
 
 # ---------------------------------------------------------------------- validation
-def _validate(sweep: Sweep, found: Problems) -> None:
+def _validate(sweep: SweepDescription, found: Problems) -> None:
     """Add every problem of ``sweep`` to ``found``."""
     cls = _check_top(sweep, found)
     _check_params(sweep, cls, found)
@@ -468,11 +485,12 @@ def _validate(sweep: Sweep, found: Problems) -> None:
     _check_combinations(sweep, cls, axis_table, skip, bad, found)
 
 
-def _check_top(sweep: Sweep, found: Problems) -> type | None:
+def _check_top(sweep: SweepDescription, found: Problems) -> type | None:
     if sweep.name is not None and not isinstance(sweep.name, str):
         found.add("", "name", expected("a string", sweep.name))
-    if not isinstance(sweep.backend, str) or not sweep.backend:
-        found.add("", "backend", expected("a backend name (e.g. \"torch\")", sweep.backend))
+    if sweep.backend is not None and (not isinstance(sweep.backend, str) or not sweep.backend):
+        found.add("", "backend", expected('a backend name (e.g. "torch"), or no backend key '
+                                          "for the default backend", sweep.backend))
     if sweep.device is not None and not isinstance(sweep.device, str):
         found.add("", "device", expected('a device name (e.g. "cpu", "cuda")', sweep.device))
     if sweep.criterion is not None and not (is_number(sweep.criterion)
@@ -507,7 +525,7 @@ def _accepted(cls: type) -> tuple[list[str], bool]:
     return names, var_kw
 
 
-def _check_params(sweep: Sweep, cls: type | None, found: Problems) -> None:
+def _check_params(sweep: SweepDescription, cls: type | None, found: Problems) -> None:
     from .._spec import BOUND_KEYS
 
     fields = [f.name for f in dataclasses.fields(_spec_class())]
@@ -528,7 +546,7 @@ def _check_params(sweep: Sweep, cls: type | None, found: Problems) -> None:
                       f"{suggest(key, names)}; its parameters: {', '.join(names)}")
 
 
-def _check_training(sweep: Sweep, found: Problems) -> None:
+def _check_training(sweep: SweepDescription, found: Problems) -> None:
     for key, value in sweep.training.items():
         problem = training_problem(key, value)
         if problem is not None:
@@ -536,7 +554,7 @@ def _check_training(sweep: Sweep, found: Problems) -> None:
                                                   if key not in TRAINING_DEFAULTS else ""))
 
 
-def _check_resources(sweep: Sweep, found: Problems) -> None:
+def _check_resources(sweep: SweepDescription, found: Problems) -> None:
     for key, value in sweep.resources.items():
         if key not in RESOURCE_KEYS:
             found.add("resources", key, f"unknown key{suggest(key, RESOURCE_KEYS)}; valid: "
@@ -549,7 +567,7 @@ def _check_resources(sweep: Sweep, found: Problems) -> None:
             found.add("resources", key, expected("a number >= 0", value))
 
 
-def _check_curricula(sweep: Sweep, cls: type | None, found: Problems) -> None:
+def _check_curricula(sweep: SweepDescription, cls: type | None, found: Problems) -> None:
     names = _accepted(cls) if cls is not None else None
     for name, cur in sweep.curricula.items():
         table = f"curricula.{name}"
@@ -626,11 +644,11 @@ def _check_task_key(key: str, names: Any, cls: type | None, table: str, where: s
                                 f"{suggest(key, accepted)}")
 
 
-def _axis_groups(sweep: Sweep) -> list[tuple[str, Mapping[str, Any]]]:
+def _axis_groups(sweep: SweepDescription) -> list[tuple[str, Mapping[str, Any]]]:
     return [("axes.grid", sweep.grid)] + [("axes.zip", g) for g in sweep.zipped]
 
 
-def _check_axes(sweep: Sweep, cls: type | None, found: Problems) -> dict[str, str]:
+def _check_axes(sweep: SweepDescription, cls: type | None, found: Problems) -> dict[str, str]:
     seeds = sweep.seeds
     if not isinstance(seeds, list) or not seeds or not all(is_int(s) for s in seeds):
         found.add("axes", "seeds", expected("a non-empty list of ints >= 0 (or {start = 0, "
@@ -699,7 +717,7 @@ def _unnamespaced(axis: str, spec_fields: list[str], names: Any) -> str:
             + hint)
 
 
-def _check_names(sweep: Sweep, skip: frozenset[str], found: Problems) -> None:
+def _check_names(sweep: SweepDescription, skip: frozenset[str], found: Problems) -> None:
     short = short_names(sweep.axes)
     seen: dict[str, dict[str, Any]] = {}
     for values in sweep._combinations(skip):
@@ -710,7 +728,7 @@ def _check_names(sweep: Sweep, skip: frozenset[str], found: Problems) -> None:
         seen[name] = values
 
 
-def _check_combinations(sweep: Sweep, cls: type, axis_table: Mapping[str, str],
+def _check_combinations(sweep: SweepDescription, cls: type, axis_table: Mapping[str, str],
                         skip: frozenset[str], bad_curricula: set[str], found: Problems
                         ) -> None:
     """Build the task and bind the spec of every distinct combination; attribute each error
@@ -726,9 +744,7 @@ def _check_combinations(sweep: Sweep, cls: type, axis_table: Mapping[str, str],
         key = digest(params)
         if key not in task_cache:
             try:
-                from ..cli import build_task
-
-                task_cache[key] = (build_task(task_name, params, 0), None)
+                task_cache[key] = (build_task(task_name, params, seed=0), None)
             except Exception as exc:  # the task's own validation: any exception
                 task_cache[key] = (None, _message(exc))
         return task_cache[key]
@@ -818,7 +834,7 @@ def _attribute(error: str, ns: str, base_table: str, values: Mapping[str, Any],
     by_message.setdefault((ns, error), []).append(name)
 
 
-def _check_stages(sweep: Sweep, cur: str, params: dict[str, Any], task: Any, build: Any,
+def _check_stages(sweep: SweepDescription, cur: str, params: dict[str, Any], task: Any, build: Any,
                   found: Problems) -> None:
     table = f"curricula.{cur}"
     definition = sweep.curricula[cur]
@@ -886,8 +902,6 @@ def _resolve_task(task: str, base_dir: str | os.PathLike | None) -> str:
 
 
 def _task_class(task: str, strict: bool = False) -> type | None:
-    from .._plugins import get_task
-
     try:
         return get_task(task)
     except (ValueError, TypeError):

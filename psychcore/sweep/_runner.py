@@ -22,7 +22,7 @@ from typing import Any
 
 from .._io import atomic_write_text
 from .._run import _jsonable
-from ._description import RunConfig, Sweep
+from ._description import RunConfig, SweepDescription
 from ._progress import SweepProgress
 from ._results import columns_of, result_row, write_results
 from ._worker import STATUS_FILE, clean_run_dir, execute_run, finish_record, is_finished, read_json
@@ -171,7 +171,7 @@ def _check_backends(runs: list[RunConfig]) -> None:
             raise ImportError(f"backend '{name}' cannot run here: {why}")
 
 
-def _make_pool(workers: int, use_ray: bool, ray_address: str | None, sweep: Sweep,
+def _make_pool(workers: int, use_ray: bool, ray_address: str | None, sweep: SweepDescription,
                threads: int) -> Any:
     if use_ray:
         from ._ray import RayPool
@@ -185,7 +185,7 @@ def _make_pool(workers: int, use_ray: bool, ray_address: str | None, sweep: Swee
 
 
 def run_sweep(
-    sweep: Sweep,
+    sweep: SweepDescription,
     out: str | os.PathLike,
     *,
     workers: int | None = None,
@@ -223,8 +223,9 @@ def run_sweep(
                            True if progress is None else progress, start)
 
 
-def _run_locked(sweep: Sweep, out: Path, state: Path, workers: int | None, use_ray: bool,
-                ray_address: str | None, show: bool, start: float) -> SweepResult:
+def _run_locked(sweep: SweepDescription, out: Path, state: Path, workers: int | None,
+                use_ray: bool, ray_address: str | None, show: bool, start: float
+                ) -> SweepResult:
     runs = sweep.runs()
     criterion = sweep.criterion_value
     old = read_json(out / SWEEP_JSON) or {}

@@ -105,11 +105,17 @@ def capture_output(log: Path, fd_level: bool) -> Iterator[Any]:
 def limit_threads(threads: int, backend: str | None) -> Iterator[None]:
     """Let the run use ``threads`` threads: the BLAS/OpenMP variables, and the backend's own
     pool through :meth:`psychcore.Backend.limit_threads` (the core imports no framework);
-    the previous settings are restored afterwards."""
+    the previous settings are restored afterwards. ``backend=None`` is the default backend;
+    when there is none to pick, only the variables are set (training then reports why)."""
     saved_env = {var: os.environ.get(var) for var in THREAD_VARIABLES}
     os.environ.update({var: str(threads) for var in THREAD_VARIABLES})
-    from .._plugins import backends
+    from .._plugins import backends, resolve_backend
 
+    if backend is None:
+        try:
+            backend = resolve_backend(None)
+        except ValueError:
+            backend = None
     backend_cls = backends().get(backend) if backend is not None else None
     pool = (backend_cls.limit_threads(threads) if backend_cls is not None
             and backend_cls.is_available()[0] else contextlib.nullcontext())
@@ -127,26 +133,27 @@ def limit_threads(threads: int, backend: str | None) -> Iterator[None]:
 def build_curriculum(run: dict[str, Any]) -> Any:
     """The :class:`psychcore.Curriculum` of a run (None without one)."""
     from .._curriculum import Curriculum
-    from ..cli import build_task
+    from .._plugins import build_task
 
     cur = run["curriculum"]
     if cur is None:
         return None
-    tasks = [build_task(run["task"], {**run["task_params"], **stage}, run["seed"])
+    tasks = [build_task(run["task"], {**run["task_params"], **stage}, seed=run["seed"])
              for stage in cur["stages"]]
     return Curriculum(tasks, thresholds=list(cur["thresholds"]),
                       metric_epoch=int(cur["metric_epoch"]))
 
 
 def _train(run: dict[str, Any], run_dir: Path, resume: bool) -> Any:
+    from .._plugins import build_task
     from .._run import train_run
     from .._spec import ModelSpec
-    from ..cli import build_task
 
-    task = build_task(run["task"], run["task_params"], run["seed"])
+    task = build_task(run["task"], run["task_params"], seed=run["seed"])
     spec = ModelSpec.from_dict(run["spec"])
     curriculum = build_curriculum(run)
     t = run["training"]
+    # Sweep.runs() names the backend; a run dict without one passes None on (the default)
     return train_run(
         task, spec, run_dir, backend=run["backend"], seed=run["seed"], resume=resume,
         training_iters=t["training_iters"], learning_rate=t["learning_rate"],

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-try:
-    from psychcore import hookimpl
-except ImportError:  # a psychcore without the plugin system yet
-    import pluggy
-
-    hookimpl = pluggy.HookimplMarker("psychcore")
+from psychcore.plugins import hookimpl
 
 
 @hookimpl

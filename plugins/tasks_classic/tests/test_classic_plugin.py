@@ -7,7 +7,6 @@ import sys
 from importlib.metadata import entry_points
 
 import psychcore_tasks_classic
-import pytest
 from psychcore_tasks_classic import plugin
 
 import psychcore
@@ -44,9 +43,7 @@ def test_entry_point_points_at_the_plugin_module() -> None:
 
 
 def test_psychcore_discovers_the_tasks() -> None:
-    if not hasattr(psychcore, "reload_plugins"):
-        pytest.skip("this psychcore has no plugin system yet")
-    psychcore.reload_plugins()
+    psychcore.plugins.reload_plugins()
     installed = psychcore.tasks()
     for name in EXPECTED:
         assert installed[name] is getattr(psychcore_tasks_classic, name)

@@ -6,7 +6,7 @@ NeuroGym is imported when one of the tasks is instantiated.
 
 from __future__ import annotations
 
-from psychcore import hookimpl
+from psychcore.plugins import hookimpl
 
 
 @hookimpl

@@ -43,7 +43,7 @@ def test_entry_point_points_at_the_plugin_module() -> None:
 
 
 def test_psychcore_discovers_the_tasks() -> None:
-    psychcore.reload_plugins()
+    psychcore.plugins.reload_plugins()
     installed = psychcore.tasks()
     for cls in registered_classes():
         assert installed[cls.name] is cls

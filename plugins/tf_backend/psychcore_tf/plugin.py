@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from psychcore import hookimpl
+from psychcore.plugins import hookimpl
 
 
 @hookimpl
