@@ -13,7 +13,9 @@ import importlib
 import warnings
 from typing import Any
 
-from . import plugins
+from . import backend as backend
+from . import equations as equations
+from . import plugins as plugins
 from ._constraints import (
     CellTypeRule,
     ConnectivityMask,

@@ -11,18 +11,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 import psychcore
 
 ROOT = Path(psychcore.__file__).parent
-
-# Cycles that are allowed for now. Each entry is a set of modules that may import each other.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # The training-loop refactor removes this one (Model builds on the loop, the loop no longer
-    # imports Model); delete the entry when it lands.
-    frozenset({"psychcore._model", "psychcore._training"}),
-]
 
 KERNEL_FORBIDDEN = ("psychcore.analysis", "psychcore.sweep", "psychcore.cli")
 FRAMEWORKS = ("torch", "tensorflow", "jax", "psychcore_torch", "psychcore_tf",
@@ -146,20 +137,13 @@ def test_the_cycle_finder_finds_cycles():
 
 
 def test_the_core_has_no_import_cycles():
-    cycles = [c for c in _cycles(GRAPH) if c not in KNOWN_CYCLES]
+    cycles = list(_cycles(GRAPH))
     described = []
     for cycle in cycles:
         first = min(cycle)
         back = next(m for m in sorted(GRAPH[first]) if m in cycle)
         described.append(" -> ".join([first, *_path(GRAPH, back, first)]))
     assert not cycles, "import cycles in psychcore:\n" + "\n".join(described)
-
-
-@pytest.mark.parametrize("cycle", KNOWN_CYCLES, ids=lambda c: "+".join(sorted(c)))
-def test_known_cycles_are_still_there(cycle):
-    """A known cycle that is gone must be deleted from KNOWN_CYCLES (so none can come back)."""
-    assert any(cycle <= found for found in _cycles(GRAPH)), (
-        f"{sorted(cycle)} is no longer a cycle: remove it from KNOWN_CYCLES")
 
 
 def test_the_kernel_imports_neither_analysis_sweeps_nor_the_cli():
@@ -191,3 +175,39 @@ def test_the_core_imports_no_framework_and_no_plugin():
     broken = sorted(f"{name} imports {module}" for name, deps in IMPORTS.items()
                     for module in deps if module.split(".")[0] in FRAMEWORKS)
     assert not broken, "\n".join(broken)
+
+
+PLUGINS = ROOT.parent / "plugins"
+
+
+def _private_core_imports(path: Path) -> list[str]:
+    """``psychcore._x`` modules (or private names of psychcore) that a file imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        found += [n for n in names if n.split(".")[0] == "psychcore"
+                  and any(part.startswith("_") and part != "__future__"
+                          for part in n.split(".")[1:])]
+    return found
+
+
+def test_plugins_import_only_public_core_modules():
+    """Plugins (their code, tests and helpers) use the core's public API only."""
+    files = sorted(PLUGINS.glob("*/**/*.py"))
+    assert len(files) > 20, f"found only {len(files)} plugin files under {PLUGINS}"
+    offending = {str(f.relative_to(PLUGINS)): bad for f in files
+                 if (bad := _private_core_imports(f))}
+    assert not offending, f"plugins import private core modules: {offending}"
+
+
+def test_the_private_import_check_catches_one(tmp_path):
+    sample = tmp_path / "plugin.py"
+    sample.write_text("from psychcore._rng import as_generator\nimport psychcore._equations\n"
+                      "from psychcore import _plugins\nfrom psychcore.backend import Batch\n")
+    assert _private_core_imports(sample) == ["psychcore._rng", "psychcore._rng.as_generator",
+                                             "psychcore._equations", "psychcore._plugins"]
