@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-ArrayFn = Callable[[np.ndarray], np.ndarray]
+from ._structure import N_GATES
 
-_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+ArrayFn = Callable[[np.ndarray], np.ndarray]
 
 
 # ------------------------------------------------------------------ transfer functions
@@ -77,9 +77,10 @@ def gate_count(architecture: str) -> int:
     Raises:
         ValueError: For an unknown architecture.
     """
-    if architecture not in _GATES:
-        raise ValueError(f"architecture must be one of {list(_GATES)}; received {architecture!r}")
-    return _GATES[architecture]
+    if architecture not in N_GATES:
+        raise ValueError(f"architecture must be one of {list(N_GATES)}; received "
+                         f"{architecture!r}")
+    return N_GATES[architecture]
 
 
 # ------------------------------------------------------------------ effective weights

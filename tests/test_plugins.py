@@ -260,7 +260,7 @@ def test_build_task_seeds_the_task(few):
 
 
 # ---------------------------------------------------------------- the default backend
-class _Fake(psychcore.Backend):
+class _Fake(psychcore.backend.Backend):
     """A registered backend class that is never instantiated: only its name and availability
     matter to the choice of the default."""
 

@@ -10,6 +10,7 @@ optimiser state that arrives before the optimiser, the portable Adam keys — li
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -52,7 +53,8 @@ class FrameworkBackend(Backend):
     - The backend's framework generator is seeded from one draw of ``seed``
       (:func:`~psychcore.backend.derive_seed`): :attr:`framework_seed`.
 
-    Attributes set before ``_build`` is called: ``spec``, ``device`` (from
+    A subclass does not override ``__init__``: its own options are the keyword parameters of
+    :meth:`_set_options`. Attributes set before ``_build`` is called: ``spec``, ``device`` (from
     :meth:`_resolve_device`), ``np_dtype``, ``framework_seed``, ``structure`` (the structural
     entries of the weights dict, NumPy) and ``trainable`` (keys of the trained parameters).
     """
@@ -72,8 +74,18 @@ class FrameworkBackend(Backend):
         *,
         seed: SeedLike = None,
         device: str | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(spec, weights, seed=seed, device=device)
+        accepted = inspect.signature(self._set_options)
+        try:
+            accepted.bind(**options)
+        except TypeError:
+            names = [p for p in accepted.parameters] or ["none"]
+            raise TypeError(f"backend {self.name!r} has no option(s) "
+                            f"{sorted(set(options) - set(accepted.parameters))}; its options: "
+                            f"{', '.join(names)}") from None
+        self._set_options(**options)
         check_spec(spec, self.architectures, self.name)
         full = prepare_weights(spec, weights)
         self.np_dtype = np.dtype(spec.dtype)
@@ -89,6 +101,14 @@ class FrameworkBackend(Backend):
         self._build(full)
 
     # ------------------------------------------------------------------ hooks
+    def _set_options(self) -> None:
+        """Take the backend's own constructor options (``Model(backend_options=...)``).
+
+        Override with keyword parameters, each with its default; the kit refuses options the
+        signature does not name. Called first, before :meth:`_resolve_device` and
+        :meth:`_build`.
+        """
+
     def _resolve_device(self, device: str | None) -> Any:
         """The framework's device for ``device`` (None: the framework's default).
 

@@ -340,16 +340,15 @@ def _run_locked(sweep: SweepDescription, out: Path, state: Path, workers: int | 
     runs_by_name = {r.name: r for r in runs}
     try:
         while pool is not None and (queue or pool.outstanding()):
-            submitted = False
             while queue and pool.free():
                 run = queue.pop(0)
                 payload = _payload(run, out, state, plans[run.name], records[run.name])
                 records[run.name].update(status="running", config_hash=run.config_hash(),
                                          attempts=payload["attempt"])
+                # the attempt and configuration are on disk before the worker starts, so a
+                # kill at any instant afterwards still counts this attempt
+                save_state()
                 pool.submit(payload)
-                submitted = True
-            if submitted:
-                save_state()  # the attempts and configurations, should the sweep be killed
             for payload, result in pool.poll(0.5):
                 handle(payload, result)
                 if pool.kind == "in-process" and result["status"] == "interrupted":

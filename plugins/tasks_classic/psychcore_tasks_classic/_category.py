@@ -79,13 +79,11 @@ class MatchToCategory(ClassicTask):
       whole batch with array operations.
 
     Args:
-        dt: Simulation time step (ms).
-        tau: Intrinsic time constant of the recurrent units (ms).
+        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
+            time constant (ms), trials per batch, seed or Generator of the task's draws.
         T: Trial duration (ms); at least ``10 * dt``.
-        N_batch: Trials per batch.
         N_in: Number of input channels on the ring (>= 2); default 16.
         N_out: Number of categories and output channels (>= 2); default 2.
-        seed: Seed or ``numpy.random.Generator`` of the task's draws.
 
     Attributes:
         stim_noise: Input noise scale written into every trial's parameters (0.1).

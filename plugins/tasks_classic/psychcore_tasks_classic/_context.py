@@ -63,28 +63,24 @@ class ContextDependentIntegration(ClassicTask):
     ``sqrt(2 dt / tau) * stim_noise * N(0, 1)`` on the sensory channels).
 
     Args:
-        dt: Simulation time step (ms).
-        tau: Intrinsic time constant of the recurrent units (ms).
+        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
+            time constant (ms), trials per batch, seed or Generator of the task's draws.
         T: Trial duration (ms); at least the sum of the periods (2000 with the defaults).
-        N_batch: Trials per batch.
         coherences: Signed, non-zero coherences to draw each dimension's coherence from;
             default :data:`DEFAULT_COHERENCES` (+-0.05, +-0.15, +-0.5).
         context: Fixed context (0 motion, 1 colour) for every trial; drawn uniformly per
             trial when ``None``.
         stim_noise: Scale of the sensory noise (>= 0); default 0.5, so that at the weakest
             coherence a single step is mostly noise and the evidence has to be integrated.
-        onset_time: Fore period before the stimulus (ms, >= 0); default 200.
+        onset_time: Fore period before the stimulus (ms, >= 0); default 200. Each
+            timing argument is kept as the attribute of its name, default filled in.
         stim_duration: Duration of the stimulus (ms, >= dt); default 800.
         delay_duration: Delay between stimulus and decision period (ms, >= dt); default 200.
         decision_duration: Duration of the decision period (ms, >= dt); default 800.
-        seed: Seed or ``numpy.random.Generator`` of the task's draws.
 
     Raises:
         ValueError: If an argument is out of range or the periods do not fit in ``T``.
 
-    Attributes:
-        onset_time, stim_duration, delay_duration, decision_duration: The timing arguments
-            (ms) with the defaults filled in.
     """
 
     description = (

@@ -87,23 +87,19 @@ class DelayedDiscrimination(ClassicTask):
       whole batch with array operations.
 
     Args:
-        dt: Simulation time step (ms).
-        tau: Intrinsic time constant of the recurrent units (ms).
+        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
+            time constant (ms), trials per batch, seed or Generator of the task's draws.
         T: Trial duration (ms); at least the sum of the periods (2000 with the defaults).
-        N_batch: Trials per batch.
-        onset_time: Fore period before stimulus 1 (ms, >= 0); default 100.
+        onset_time: Fore period before stimulus 1 (ms, >= 0); default 100. Each timing
+            argument is kept as the attribute of its name, default filled in.
         stim_duration_1: Duration of stimulus 1 (ms, >= dt); default 500.
         delay_duration: Delay between the stimuli (ms, >= dt); default 500.
         stim_duration_2: Duration of stimulus 2 (ms, >= dt); default 500.
         decision_duration: Duration of the decision period (ms, >= dt); default 400.
-        seed: Seed or ``numpy.random.Generator`` of the task's draws.
 
     Raises:
         ValueError: If a duration is out of range or the periods do not fit in ``T``.
 
-    Attributes:
-        onset_time, stim_duration_1, delay_duration, stim_duration_2, decision_duration: The
-            timing arguments (ms) with the defaults filled in.
         stim_noise: Input noise scale written into every trial's parameters (0.1).
     """
 

@@ -47,23 +47,20 @@ class GoNoGo(ClassicTask):
     and ``stim_noise`` (0.1; noise per step ``sqrt(2 dt / tau) * stim_noise * N(0, 1)``).
 
     Args:
-        dt: Simulation time step (ms).
-        tau: Intrinsic time constant of the recurrent units (ms).
+        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
+            time constant (ms), trials per batch, seed or Generator of the task's draws.
         T: Trial duration (ms); at least the sum of the periods (2000 with the defaults).
-        N_batch: Trials per batch.
         go_probability: Probability of a Go trial, in [0, 1]; default 0.5.
-        onset_time: Fore period before the stimulus (ms, >= 0); default 200.
+        onset_time: Fore period before the stimulus (ms, >= 0); default 200. Each
+            timing argument is kept as the attribute of its name, default filled in.
         stim_duration: Duration of the stimulus (ms, >= dt); default 500.
         delay_duration: Delay between stimulus and response period (ms, >= dt); default 500.
         response_duration: Duration of the response period (ms, >= dt); default 800.
-        seed: Seed or ``numpy.random.Generator`` of the task's draws.
 
     Raises:
         ValueError: If an argument is out of range or the periods do not fit in ``T``.
 
     Attributes:
-        onset_time, stim_duration, delay_duration, response_duration: The timing arguments
-            (ms) with the defaults filled in.
         stim_noise: Input noise scale written into every trial's parameters (0.1).
     """
 

@@ -64,15 +64,13 @@ class PerceptualDiscrimination(ClassicTask):
       whole batch with array operations (same trials, over 100 times faster).
 
     Args:
-        dt: Simulation time step (ms).
-        tau: Intrinsic time constant of the recurrent units (ms).
+        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
+            time constant (ms), trials per batch, seed or Generator of the task's draws.
         T: Trial duration (ms); at least ``8 * dt`` so that every period holds a step.
-        N_batch: Trials per batch.
         coherence: Fixed coherence (>= 0) for every trial; drawn per trial when ``None``.
         direction: Fixed direction (0 or 1) for every trial; drawn per trial when ``None``.
         coherences: Values (>= 0) to draw each trial's coherence from, uniformly; ``None``
             draws from Exponential(scale=1/5). Not together with ``coherence``.
-        seed: Seed or ``numpy.random.Generator`` of the task's draws.
 
     Attributes:
         stim_noise: Input noise scale written into every trial's parameters (0.1).

@@ -10,7 +10,7 @@ last reference.
 from __future__ import annotations
 
 import os
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -97,22 +97,12 @@ class TensorFlowBackend(FrameworkBackend):
         ValueError: If the spec is not bound or the weights do not fit it.
     """
 
-    name: ClassVar[str] = "tensorflow"
-    description: ClassVar[str] = (
+    name = "tensorflow"
+    description = (
         "TensorFlow 2: tf.function-compiled rate RNN, LSTM and GRU training on CPU or GPU"
     )
-    architectures: ClassVar[tuple[str, ...]] = ("rnn", "lstm", "gru")
 
-    def __init__(
-        self,
-        spec: Any,
-        weights: dict[str, np.ndarray],
-        *,
-        seed: Any = None,
-        device: str | None = None,
-        loop: str | None = None,
-        jit_compile: bool | None = None,
-    ) -> None:
+    def _set_options(self, loop: str | None = None, jit_compile: bool | None = None) -> None:
         loop = loop if loop is not None else _env_choice(ENV_LOOP, LOOPS + ("auto",))
         if loop not in (None, "auto", *LOOPS):
             raise ValueError(f"loop must be one of {LOOPS}, 'auto' or None; received {loop!r}")
@@ -120,8 +110,6 @@ class TensorFlowBackend(FrameworkBackend):
         if jit_compile is None:
             jit_compile = _env_choice(ENV_JIT, ("0", "1")) == "1"
         self._jit = bool(jit_compile)
-        self._tf = import_tensorflow()
-        super().__init__(spec, weights, seed=seed, device=device)
 
     @classmethod
     def is_available(cls) -> tuple[bool, str]:
@@ -135,6 +123,7 @@ class TensorFlowBackend(FrameworkBackend):
 
     # ------------------------------------------------------------------ building
     def _resolve_device(self, device: str | None) -> str:
+        self._tf = import_tensorflow()  # the first hook that needs TensorFlow
         return resolve_device(self._tf, device)
 
     def _build(self, weights: dict[str, np.ndarray]) -> None:

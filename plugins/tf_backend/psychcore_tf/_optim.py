@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from typing import Any
 
 import numpy as np
@@ -48,11 +50,41 @@ def make_optimizer(tf: Any, optimizer: Any, params: list[Any], learning_rate: fl
     elif isinstance(optimizer, type) and issubclass(optimizer, base):
         opt = optimizer(learning_rate=learning_rate, **kwargs)
     else:
-        opt = optimizer(params, learning_rate, **kwargs)
+        opt = _call_factory(optimizer, params, learning_rate, kwargs)
     if not isinstance(opt, base):
         raise TypeError(f"the optimizer factory returned {type(opt).__name__}, not a Keras "
                         "optimizer")
     return opt
+
+
+def _call_factory(factory: Any, params: list[Any], learning_rate: float,
+                  kwargs: dict[str, Any]) -> Any:
+    """Call a factory as the kit's contract says, ``factory(params, learning_rate, **kwargs)``.
+
+    Factories written for psychcore 0.1's TensorFlow backend, ``fn(learning_rate=...,
+    **kwargs)`` or ``fn()``, still work with a DeprecationWarning.
+    """
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without a signature: call it as the contract says
+        return factory(params, learning_rate, **kwargs)
+    try:
+        signature.bind(params, learning_rate, **kwargs)
+    except TypeError:
+        for args, call in (({"learning_rate": learning_rate, **kwargs},
+                            lambda: factory(learning_rate=learning_rate, **kwargs)),
+                           ({}, factory)):
+            try:
+                signature.bind(**args)
+            except TypeError:
+                continue
+            warnings.warn(
+                "an optimizer factory fn(learning_rate) is deprecated; write "
+                "fn(params, learning_rate, **kwargs), the same for every backend",
+                DeprecationWarning, stacklevel=5)
+            return call()
+        raise
+    return factory(params, learning_rate, **kwargs)
 
 
 def _named_variables(opt: Any, params: dict[str, Any]) -> dict[str, Any]:

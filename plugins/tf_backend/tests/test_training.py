@@ -117,6 +117,20 @@ def test_any_keras_optimizer(backend_cls, optimizer):
     assert losses[-1] < losses[0]
 
 
+@pytest.mark.parametrize("factory", [
+    lambda learning_rate: tf.keras.optimizers.Adam(learning_rate, beta_1=0.8),
+    lambda: tf.keras.optimizers.Nadam(1e-3),
+])
+def test_old_style_factories_still_work_with_a_warning(backend_cls, factory):
+    spec = bound(8, 3, 2)
+    backend = backend_cls(spec, lively_weights(spec))
+    with pytest.warns(DeprecationWarning, match=r"fn\(params, learning_rate, \*\*kwargs\)"):
+        backend.configure_optimizer(factory, 0.01, True)
+    x, y, mask, _ = data(spec)
+    losses = [backend.train_step(x, y, mask) for _ in range(15)]
+    assert losses[-1] < losses[0]
+
+
 def test_optimizer_keyword_arguments_and_instances_are_refused(backend_cls):
     spec = bound(8, 3, 2)
     backend = backend_cls(spec, lively_weights(spec))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,21 +59,12 @@ class TorchBackend(FrameworkBackend):
         ValueError: For an unbound spec, weights that do not fit it, or a bad device.
     """
 
-    name: ClassVar[str] = "torch"
-    description: ClassVar[str] = (
+    name = "torch"
+    description = (
         "PyTorch (eager, CPU or CUDA): rate RNN, LSTM and GRU with every ModelSpec constraint"
     )
-    architectures: ClassVar[tuple[str, ...]] = ("rnn", "lstm", "gru")
 
-    def __init__(
-        self,
-        spec: Any,
-        weights: dict[str, np.ndarray],
-        *,
-        seed: Any = None,
-        device: str | None = None,
-        num_threads: int | str | None = "auto",
-    ) -> None:
+    def _set_options(self, num_threads: int | str | None = "auto") -> None:
         if not (num_threads is None or num_threads == "auto" or (
                 isinstance(num_threads, int) and not isinstance(num_threads, bool)
                 and num_threads > 0)):
@@ -81,7 +72,6 @@ class TorchBackend(FrameworkBackend):
                              f"{num_threads!r}")
         self.num_threads: int | str | None = num_threads
         self.optimizer: torch.optim.Optimizer | None = None
-        super().__init__(spec, weights, seed=seed, device=device)
 
     @classmethod
     def is_available(cls) -> tuple[bool, str]:
