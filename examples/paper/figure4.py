@@ -25,7 +25,7 @@ import numpy as np
 import paper_common as pc
 
 import psychcore
-from psychcore._constraints import ConnectivityMask, FixedWeights
+from psychcore import ConnectivityMask, FixedWeights
 from psychcore.analysis import plot_psychometric, plot_weights
 
 N_REC = 50
