@@ -19,7 +19,14 @@ from ._plugins import get_backend
 from ._rng import SeedLike, as_generator
 from ._spec import ModelSpec
 from ._task import Task
-from ._training import LoopHooks, LoopResult, LoopState, TrainingOptions, train_loop
+from ._training import (
+    LoopHooks,
+    LoopResult,
+    LoopState,
+    TrainingOptions,
+    stream_seed,
+    train_loop,
+)
 from ._weights import load_weights, save_weights, spec_from_weights, validate_weights
 
 _TASK_KEYS = ("N_in", "N_out", "dt", "tau")
@@ -112,7 +119,9 @@ class Model:
         self.spec = spec.bind(params)
         self.task_params = params
         rng = as_generator(seed)
-        init_rng, self.batch_rng, backend_rng = rng.spawn(3)
+        init_rng, self.batch_rng, backend_rng, validation_rng = rng.spawn(4)
+        #: Seed of the fixed validation sets on which cutoffs and curricula decide.
+        self.validation_seed = int(validation_rng.integers(0, 2**63 - 1))
         if weights is None:
             weights = initialize_weights(self.spec, init_rng)
         elif isinstance(weights, str | os.PathLike):
@@ -160,6 +169,7 @@ class Model:
         checkpoint_path: str | None = None,
         checkpoint_epoch: int | None = None,
         callback: Any = None,
+        validation_trials: int | None = None,
     ) -> tuple[list[float], float, float]:
         """Train on a task or curriculum (PsychRNN's ``train``; ``train_params`` also accepted).
 
@@ -188,11 +198,15 @@ class Model:
             performance_cutoff: Stop once ``performance_measure`` reaches this value.
             performance_measure: PsychRNN signature ``(x, y, mask, output, epoch, losses,
                 verbosity) -> float``; the task's accuracy by default. Checked every
-                ``loss_epoch`` steps on a fresh batch.
+                ``loss_epoch`` steps on the validation set (``validation_trials``).
             checkpoint_path: Write a resumable checkpoint there every ``checkpoint_epoch``
                 steps and when interrupted; resume with :meth:`from_checkpoint`.
             checkpoint_epoch: Checkpoint period in steps (default 100).
             callback: Called with a :class:`TrainStatus` after every step.
+            validation_trials: Trials of the fixed validation set on which the performance
+                cutoff and curriculum stages decide (default 512; drawn once per task from
+                the model's own validation stream); 0 decides on a fresh training-sized
+                batch each time, as PsychRNN does.
 
         Returns:
             ``(losses, training_time, initialization_time)`` as PsychRNN: the losses recorded
@@ -208,7 +222,7 @@ class Model:
             optimizer=optimizer, optimizer_options=optimizer_options, clip_grads=clip_grads,
             performance_cutoff=performance_cutoff, performance_measure=performance_measure,
             checkpoint_path=checkpoint_path, checkpoint_epoch=checkpoint_epoch,
-            callback=callback,
+            callback=callback, validation_trials=validation_trials,
         )
         if options.save_weights_path is not None:
             self._check_free(options.save_weights_path)
@@ -226,7 +240,8 @@ class Model:
         hooks = LoopHooks(snapshot=self.save, checkpoint=self._checkpoint_hook,
                           aborted=self._absorb)
         result = train_loop(self.backend, task_or_curriculum, options, rng=self.batch_rng,
-                            start_epoch=self.epoch, past_losses=self.losses, hooks=hooks)
+                            start_epoch=self.epoch, past_losses=self.losses, hooks=hooks,
+                            validation_seed=self.validation_seed)
         self._absorb(result)
         if options.save_weights_path is not None:
             self.save(options.save_weights_path)
@@ -366,6 +381,7 @@ class Model:
             batch_rng_state=batch_rng_state,
             optimizer=_jsonable_optimizer(self._optimizer_config),
             curriculum=None if curriculum is None else curriculum.state_dict(),
+            extra={"validation_seed": self.validation_seed},
         ).save(path)
 
     @classmethod
@@ -390,6 +406,10 @@ class Model:
         model = cls({k: getattr(spec, k) for k in _TASK_KEYS}, spec, backend,
                     weights=ck.weights, device=device, backend_options=backend_options)
         model.batch_rng.bit_generator.state = ck.batch_rng_state
+        # checkpoints written before validation sets existed: a seed of their own, derived
+        # from the checkpoint, so resuming one twice decides on the same set
+        model.validation_seed = int(ck.extra.get("validation_seed",
+                                                 stream_seed(model.batch_rng)))
         model.epoch = ck.epoch
         model.losses = list(ck.losses)
         model.loss_epochs = list(ck.loss_epochs)

@@ -34,7 +34,7 @@ from ._io import atomic_write_text
 from ._model import Model
 from ._spec import ModelSpec
 from ._task import Task
-from ._training import TrainStatus
+from ._training import TrainStatus, ValidationSets
 
 METRIC_FIELDS = ("epoch", "trials", "loss", "accuracy", "stage", "elapsed_s")
 
@@ -168,7 +168,7 @@ def train_run(
     device: str | None = None,
     progress: bool | None = None,
     task_name: str | None = None,
-    validation_trials: int = 256,
+    validation_trials: int = 512,
 ) -> RunResult:
     """Train one network into a run directory (see the module docstring).
 
@@ -178,15 +178,17 @@ def train_run(
         out_dir: The run directory; must not exist unless ``resume``.
         backend: Backend name or class; None picks the only installed backend. ``run.json`` records
             the name of the backend used.
-        seed: Seed of the model (weights, batches, noise); the validation batch uses
-            ``seed + 1`` so it is never a training batch.
+        seed: Seed of the model (weights, batches, noise and the validation sets' stream).
         resume: Continue the run in ``out_dir`` from its checkpoint.
         training_iters, learning_rate, loss_epoch, checkpoint_epoch, performance_cutoff,
         curriculum: As :meth:`Model.train`.
         device: Backend device.
         progress: Show a progress bar (default: when stderr is a terminal).
         task_name: Name recorded in ``run.json`` (the class name by default).
-        validation_trials: Trials in the fixed validation batch.
+        validation_trials: Trials in the fixed validation set of each task (curriculum
+            stage): the cutoff and stages decide on it and ``metrics.csv`` records its accuracy
+            (see :meth:`Model.train`); 0 makes the decisions on fresh training batches, as
+            PsychRNN does, while the metrics still use a fixed 512-trial set.
 
     Returns:
         A :class:`RunResult`.
@@ -220,8 +222,8 @@ def train_run(
         "status": "running",
     }
     atomic_write_text(out / "run.json", json.dumps(info, indent=1), overwrite=True)
-    xv, yv, mv, _ = task.get_trial_batch(np.random.default_rng(seed + 1),
-                                         N_batch=validation_trials)
+    sets = ValidationSets(validation_trials or 512, model.validation_seed)
+    shared = bool(validation_trials) and performance_cutoff is not None
     has_accuracy = type(task).accuracy_function is not Task.accuracy_function
     remaining = training_iters - model.epoch * task.N_batch
     bar = _Progress(math.ceil(max(remaining, 0) / task.N_batch),
@@ -232,8 +234,11 @@ def train_run(
     def callback(status: TrainStatus) -> None:
         if status.epoch % loss_epoch == 0:
             acc = None
-            if has_accuracy:
+            if shared:  # the loop has just measured it on the same set for the cutoff
+                acc = status.performance
+            elif has_accuracy:
                 current = curriculum.current_task if curriculum is not None else task
+                xv, yv, mv = sets.get(current, status.stage or 0)
                 acc = float(current.accuracy_function(yv, model.test(xv)[0], mv))
             last["accuracy"] = acc
             rows.append({"epoch": status.epoch, "trials": status.trials,
@@ -253,7 +258,7 @@ def train_run(
                 training_iters=remaining, learning_rate=learning_rate,
                 loss_epoch=loss_epoch, verbosity=False, performance_cutoff=performance_cutoff,
                 checkpoint_path=str(out / "checkpoint"), checkpoint_epoch=checkpoint_epoch,
-                callback=callback,
+                callback=callback, validation_trials=validation_trials,
             )
     finally:
         bar.close()
@@ -264,6 +269,7 @@ def train_run(
     plotted = bool(rows) and plot_metrics(rows, out / "training.png")
     final_acc = None
     if has_accuracy:
+        xv, yv, mv = sets.get(task, 0)
         final_acc = float(task.accuracy_function(yv, model.test(xv)[0], mv))
     info.update({
         "status": "interrupted" if model.interrupted else "finished",

@@ -45,8 +45,9 @@ def run(seed: int, curriculum: bool, args) -> dict:
     model = psychcore.Model(tasks[0], pc.hello_spec(dale_ratio=0.8), backend=args.backend,
                             seed=seed)
     start = time.perf_counter()
+    # validation_trials=0: stages decide on fresh training batches, as in PsychRNN's paper
     model.train(cur, training_iters=args.max_trials, learning_rate=args.learning_rate,
-                loss_epoch=METRIC_EPOCH, verbosity=False)
+                loss_epoch=METRIC_EPOCH, verbosity=False, validation_trials=0)
     seconds = time.perf_counter() - start
     done = bool(cur.stop_training)
     values = np.array([v for v, _ in cur.metric_values])

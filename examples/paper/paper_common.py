@@ -71,8 +71,9 @@ def train_to_accuracy(model: Any, task: Any, *, target: float = 0.9, n_test: int
                       test_seed: int = 12345, min_trials: int = 0) -> dict[str, Any]:
     """Train in chunks until the accuracy on a fresh ``n_test``-trial batch reaches ``target``.
 
-    Each chunk trains with ``performance_cutoff=cutoff`` (checked on a 128-trial batch every
-    10 steps); after each chunk a fresh test batch decides whether to go on. With
+    Each chunk trains with ``performance_cutoff=cutoff`` (checked on a fresh 128-trial batch
+    every 10 steps, PsychRNN's way: ``validation_trials=0``); after each chunk a fresh test
+    batch decides whether to go on. With
     ``min_trials``, training then goes on without a cutoff until that many trials in all.
     """
     start = time.perf_counter()
@@ -80,7 +81,8 @@ def train_to_accuracy(model: Any, task: Any, *, target: float = 0.9, n_test: int
     k = 0
     while True:
         model.train(task, training_iters=chunk_trials, learning_rate=learning_rate,
-                    performance_cutoff=cutoff, loss_epoch=10, verbosity=False)
+                    performance_cutoff=cutoff, loss_epoch=10, verbosity=False,
+                    validation_trials=0)
         accuracy = test_accuracy(
             model, lambda n, s: perceptual(n, seed=s), n_test, test_seed + k)
         k += 1

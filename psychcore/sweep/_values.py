@@ -20,7 +20,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "loss_epoch": 10,
     "checkpoint_epoch": 100,
     "performance_cutoff": None,
-    "validation_trials": 256,
+    "validation_trials": 512,
     "curriculum": None,
 }
 #: Namespaces of axis names: ``task.coherence``, ``spec.N_rec``, ``training.learning_rate``;
@@ -47,8 +47,10 @@ def training_problem(key: str, value: Any) -> str | None:
     ``curriculum`` is only checked to be a name here; that it names a curriculum of the
     description is checked with the curricula.
     """
-    if key in ("training_iters", "loss_epoch", "checkpoint_epoch", "validation_trials"):
+    if key in ("training_iters", "loss_epoch", "checkpoint_epoch"):
         return None if is_int(value, 1) else expected("a positive int", value)
+    if key == "validation_trials":  # 0: decisions on fresh training batches (PsychRNN)
+        return None if is_int(value, 0) else expected("a non-negative int", value)
     if key == "learning_rate":
         return None if is_number(value) and value > 0 else expected("a positive number", value)
     if key == "performance_cutoff":
