@@ -45,6 +45,7 @@ from ._plugins import (
     initializers,
     tasks,
 )
+from ._psychrnn import BasicSimulator
 from ._repro import ReproReport, check_reproducibility
 from ._run import RunResult, train_run
 from ._simulator import Simulator
@@ -56,6 +57,7 @@ from ._weights import load_weights, save_weights, validate_weights, write_psychr
 __version__ = "0.1.0"
 
 __all__ = [
+    "BasicSimulator",
     "CellTypeRule",
     "ConnectivityMask",
     "Constraint",

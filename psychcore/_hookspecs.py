@@ -16,9 +16,22 @@ announced to psychcore through an entry point in the group ``psychcore``::
         return [MyTask]
 
 Every hook is a *registration hook*: it takes no argument and returns a list. The core collects
-the lists of all plugins, flattens them and refuses two entries with the same name, naming both
-plugins. Plugin modules are imported whenever plugins are listed, so they must not import
-tensorflow, torch or other heavy frameworks at module level.
+the lists of all plugins and flattens them. Plugin modules are imported whenever plugins are
+listed, so they must not import tensorflow, torch or other heavy frameworks at module level.
+
+A plugin whose hook raises, or returns anything but a list of subclasses of the hook's base
+class, is skipped whole: none of its registrations are used, a ``PluginLoadWarning`` names it
+(plugin, distribution and version, hook, exception), ``psychcore plugins`` shows it as
+``FAILED in <hook>: <error>`` and exits 1, and looking up a name it returned says that its
+plugin was skipped.
+
+Two plugins registering the same name (of one kind) is an error, never a silent choice: the
+core does not pick a winner by installation order, since that would make the same script train
+a different task or backend on another machine. The name is given to *neither* plugin; everything
+else keeps working. Looking the name up (``get_task``, ``get_backend``, ``build_task``,
+``--backend``) raises ValueError naming both plugins and how to resolve the conflict (uninstall
+one, or ``PSYCHCORE_BLOCK_PLUGINS=<plugin>``); a ``PluginLoadWarning`` says the same when the
+plugins are discovered; ``psychcore plugins`` and ``psychcore tasks`` show the conflict and exit 1.
 """
 
 from __future__ import annotations

@@ -424,6 +424,24 @@ class Model:
         model._resumed_from = Path(path)
         return model
 
+    # -------------------------------------------------------------- PsychRNN's names
+    def train_curric(self, train_params: dict[str, Any]) -> tuple[list[float], float, float]:
+        """PsychRNN's curriculum training: ``model.train(train_params["curriculum"],
+        train_params)``."""
+        curriculum = train_params.get("curriculum") if isinstance(train_params, dict) else None
+        if curriculum is None:
+            raise ValueError("train_curric(train_params) needs train_params['curriculum'], a "
+                             "psychcore.Curriculum; or write model.train(curriculum, train_params)")
+        return self.train(curriculum, train_params)
+
+    def destruct(self) -> None:
+        """PsychRNN's ``destruct()``: release the backend and its framework memory now.
+
+        psychcore has no session or global graph to reset, so this is optional; the model
+        cannot be used afterwards.
+        """
+        self.backend = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return (
             f"Model(architecture={self.spec.architecture!r}, N_rec={self.spec.N_rec}, "

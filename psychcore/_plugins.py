@@ -13,6 +13,14 @@ Environment variables:
 - ``PSYCHCORE_BLOCK_PLUGINS=name1,name2`` skips the named plugins (entry point names or
   distribution names, as ``psychcore plugins`` lists them).
 - ``PSYCHCORE_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry point at all (only built-ins).
+
+A broken plugin never takes the others down: one whose module fails to import, that implements
+a hook psychcore does not specify, or whose registration hook raises or returns something other
+than a list of the expected classes is skipped whole (none of its registrations are used), with
+one :class:`PluginLoadWarning` naming it, its distribution and version, the failing step and the
+error. ``psychcore plugins`` lists it as ``FAILED ...`` and exits 1, and looking up a name it
+would have provided says so. A name two plugins register is refused (see
+:mod:`psychcore._hookspecs`).
 """
 
 from __future__ import annotations
@@ -21,10 +29,11 @@ import importlib.metadata as md
 import importlib.util
 import inspect
 import os
+import reprlib
 import sys
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -52,11 +61,43 @@ told otherwise (``psychcore train``, sweeps)."""
 
 
 class PluginLoadWarning(UserWarning):
-    """A plugin could not be imported; the others were loaded."""
+    """A plugin was skipped (it failed to load) or two plugins claim one name; the others were
+    loaded. Emitted once each time the plugins are discovered."""
 
 
 class PluginLoadError(ImportError):
-    """Raised (chained to the original error) when a plugin module fails to import."""
+    """Why a plugin was skipped: its module failed to import, it failed pluggy's validation (a
+    misspelled hook), or a registration hook raised or returned something other than a list of
+    the expected classes. Chained to the original error where there is one.
+
+    Attributes:
+        plugin: The entry point name.
+        distribution: The distribution that installed it, with its version.
+        stage: ``"import"``, ``"validation"`` or the name of the hook that failed.
+        reason: What went wrong, e.g. ``"ZeroDivisionError: division by zero"``.
+    """
+
+    def __init__(self, plugin: str, distribution: str, stage: str, reason: str) -> None:
+        self.plugin, self.distribution, self.stage, self.reason = (plugin, distribution, stage,
+                                                                   reason)
+        super().__init__(
+            f"psychcore plugin '{plugin}' (distribution {distribution}) {self.where}: {reason}; "
+            f"it is skipped (none of its registrations are used). Fix or uninstall it, or "
+            f"silence this with {ENV_BLOCK}={plugin}"
+        )
+
+    @property
+    def where(self) -> str:
+        """``"failed to import"``, ``"failed validation"`` or ``"failed in <hook>"``."""
+        if self.stage in ("import", "validation"):
+            return f"failed {'to import' if self.stage == 'import' else 'validation'}"
+        return f"failed in {self.stage}"
+
+    @property
+    def summary(self) -> str:
+        """One line for listings: ``FAILED in psychcore_register_backends: ZeroDivisionError:
+        ...``."""
+        return f"{self.where.replace('failed', 'FAILED')}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +108,7 @@ class PluginInfo:
     distribution: str
     version: str
     module: str
-    error: BaseException | None = None
+    error: PluginLoadError | None = None
 
 
 class _Builtin:
@@ -86,10 +127,39 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def autoload_disabled() -> bool:
+    """Whether ``PSYCHCORE_DISABLE_PLUGIN_AUTOLOAD`` turns plugin discovery off."""
+    return _env_flag(ENV_NO_AUTOLOAD)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _fail(failed: dict[str, PluginLoadError], infos: dict[str, PluginInfo], name: str,
+          stage: str, reason: str, cause: BaseException | None = None) -> None:
+    """Record and warn (once) that plugin ``name`` is skipped."""
+    info = infos[name]
+    err = PluginLoadError(name, f"{info.distribution} {info.version}", stage, reason)
+    err.__cause__ = cause
+    failed[name] = err
+    infos[name] = replace(info, error=err)
+    warnings.warn(str(err), PluginLoadWarning, stacklevel=3)
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    callers = pm.get_hookcallers(plugin) or []
+    return sorted(c.name for c in callers if not c.has_spec() and not all(
+        i.optionalhook for i in c.get_hookimpls() if i.plugin is plugin))
+
+
 def get_plugin_manager(
     *, autoload: bool | None = None, blocked: set[str] | None = None
 ) -> pluggy.PluginManager:
     """Create a plugin manager with psychcore's hook specifications and all plugins loaded.
+
+    A plugin whose module fails to import, or that implements a hook psychcore does not
+    specify (a misspelling), is skipped with a :class:`PluginLoadWarning`; the others load.
 
     Args:
         autoload: Load the ``psychcore`` entry points; by default unless the environment
@@ -98,12 +168,12 @@ def get_plugin_manager(
             in ``PSYCHCORE_BLOCK_PLUGINS``.
 
     Returns:
-        The manager. Plugins that failed to import are listed in its attribute
-        ``psychcore_failed`` (name -> :class:`PluginLoadError`, chained to the original
-        error) and reported with a :class:`PluginLoadWarning`.
+        The manager. Skipped plugins are listed in its attribute ``psychcore_failed``
+        (name -> :class:`PluginLoadError`, chained to the original error); every plugin found
+        in ``psychcore_infos`` (name -> :class:`PluginInfo`).
     """
     if autoload is None:
-        autoload = not _env_flag(ENV_NO_AUTOLOAD)
+        autoload = not autoload_disabled()
     blocked = _env_list(ENV_BLOCK) if blocked is None else set(blocked)
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(_hookspecs)
@@ -121,20 +191,23 @@ def get_plugin_manager(
                 continue
             if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
                 continue
+            infos[ep.name] = PluginInfo(ep.name, dist, version, ep.value)
             try:
                 plugin = ep.load()
             except Exception as exc:
-                err = PluginLoadError(
-                    f"psychcore plugin '{ep.name}' (distribution {dist} {version}, "
-                    f"module {ep.value}) failed to import: {type(exc).__name__}: {exc}"
-                )
-                err.__cause__ = exc
-                failed[ep.name] = err
-                infos[ep.name] = PluginInfo(ep.name, dist, version, ep.value, err)
-                warnings.warn(str(err), PluginLoadWarning, stacklevel=2)
+                _fail(failed, infos, ep.name, "import", _reason(exc), exc)
                 continue
-            pm.register(plugin, name=ep.name)
-            infos[ep.name] = PluginInfo(ep.name, dist, version, ep.value)
+            try:
+                pm.register(plugin, name=ep.name)
+            except pluggy.PluginValidationError as exc:
+                _fail(failed, infos, ep.name, "validation", str(exc), exc)
+                continue
+            unknown = _unknown_hooks(pm, plugin)
+            if unknown:
+                pm.unregister(name=ep.name)
+                _fail(failed, infos, ep.name, "validation",
+                      f"it implements {', '.join(map(repr, unknown))}, which psychcore does not "
+                      f"specify (the hooks: {', '.join(_HOOK_NAMES)})")
     pm.check_pending()
     pm.psychcore_failed = failed  # type: ignore[attr-defined]
     pm.psychcore_infos = infos  # type: ignore[attr-defined]
@@ -148,61 +221,108 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
+#: The registration hooks: hook name, the kind of what it registers, the base class required.
+_HOOKS: tuple[tuple[str, str, type], ...] = (
+    ("psychcore_register_tasks", "task", Task),
+    ("psychcore_register_backends", "backend", Backend),
+    ("psychcore_register_initializers", "initializer", Initializer),
+)
+_HOOK_NAMES = tuple(h for h, _, _ in _HOOKS)
+
+
 @dataclass
 class Registry:
-    """Name -> class mappings collected from every plugin's registration hooks."""
+    """Name -> class mappings collected from every plugin's registration hooks.
+
+    A plugin whose hook fails is skipped whole (see :class:`PluginLoadError`); a name that two
+    plugins register is given to neither (see :mod:`psychcore._hookspecs`): both are listed in
+    :attr:`conflicts`, and looking the name up raises ValueError naming them.
+    """
 
     manager: pluggy.PluginManager
     tasks: dict[str, type] = field(default_factory=dict)
     backends: dict[str, type] = field(default_factory=dict)
     initializers: dict[str, type] = field(default_factory=dict)
     provided_by: dict[tuple[str, str], str] = field(default_factory=dict)
+    infos: dict[str, PluginInfo] = field(default_factory=dict)
+    failed: dict[str, PluginLoadError] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: (kind, name) -> skipped plugin whose hook returned that class before failing.
+    lost: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def from_manager(cls, pm: pluggy.PluginManager) -> Registry:
-        reg = cls(pm)
-        reg.tasks = reg._collect("psychcore_register_tasks", "task", Task)
-        reg.backends = reg._collect("psychcore_register_backends", "backend", Backend)
-        reg.initializers = reg._collect(
-            "psychcore_register_initializers", "initializer", Initializer
-        )
+        """Call every plugin's registration hooks and build the mappings."""
+        reg = cls(pm, infos=dict(getattr(pm, "psychcore_infos", {})),
+                  failed=dict(getattr(pm, "psychcore_failed", {})))
+        for plugin in {i.plugin_name for h, _, _ in _HOOKS
+                       for i in getattr(pm.hook, h).get_hookimpls()}:
+            reg.infos.setdefault(plugin, PluginInfo(plugin, "?", "?", "?"))
+        entries: list[tuple[str, str, str, type]] = []  # plugin, kind, name, class
+        for hook_name, kind, base in _HOOKS:
+            for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                good, problem = _call(impl, hook_name, base)
+                entries += [(impl.plugin_name, kind, public_name(c), c) for c in good]
+                if problem is not None and impl.plugin_name not in reg.failed:
+                    _fail(reg.failed, reg.infos, impl.plugin_name, hook_name, *problem)
+        claims: dict[tuple[str, str], list[tuple[str, type]]] = {}
+        for plugin, kind, name, item in entries:
+            if plugin in reg.failed:
+                reg.lost.setdefault((kind, name), plugin)
+            else:
+                claims.setdefault((kind, name), []).append((plugin, item))
+        for (kind, name), owners in claims.items():
+            if len(owners) > 1:
+                reg.conflicts[(kind, name)] = [p for p, _ in owners]
+                warnings.warn(reg.conflict_message(kind, name), PluginLoadWarning, stacklevel=2)
+                continue
+            getattr(reg, f"{kind}s")[name] = owners[0][1]
+            reg.provided_by[(kind, name)] = owners[0][0]
         return reg
 
-    def _collect(self, hook_name: str, kind: str, base: type) -> dict[str, type]:
-        found: dict[str, type] = {}
-        hook = getattr(self.manager.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):
-            plugin = impl.plugin_name
-            try:
-                items = impl.function()
-            except Exception as exc:
-                raise RuntimeError(
-                    f"psychcore plugin '{plugin}' failed in {hook_name}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            if not isinstance(items, list | tuple):
-                raise TypeError(
-                    f"psychcore plugin '{plugin}': {hook_name} must return a list of classes; "
-                    f"received {type(items).__name__}"
-                )
-            for item in items:
-                if not (isinstance(item, type) and issubclass(item, base)):
-                    raise TypeError(
-                        f"psychcore plugin '{plugin}': {hook_name} returned {item!r}, which "
-                        f"is not a subclass of psychcore.{base.__name__}"
-                    )
-                name = public_name(item)
-                if name in found:
-                    other = self.provided_by[(kind, name)]
-                    raise ValueError(
-                        f"{kind} name '{name}' is registered twice: by plugin '{other}' "
-                        f"({found[name].__module__}.{found[name].__qualname__}) and by plugin "
-                        f"'{plugin}' ({item.__module__}.{item.__qualname__}); block one with "
-                        f"{ENV_BLOCK}={plugin}"
-                    )
-                found[name] = item
-                self.provided_by[(kind, name)] = plugin
-        return found
+    def _label(self, plugin: str) -> str:
+        info = self.infos.get(plugin)
+        return f"'{plugin}' ({info.distribution} {info.version})" if info else f"'{plugin}'"
+
+    def conflict_message(self, kind: str, name: str) -> str:
+        """Why ``name`` is not available although plugins register it."""
+        owners = self.conflicts[(kind, name)]
+        return (
+            f"{kind} name '{name}' is registered by several plugins: "
+            f"{' and '.join(self._label(p) for p in owners)}; refusing to choose, so neither "
+            f"provides it. Uninstall one, or block it with {ENV_BLOCK}={owners[-1]}"
+        )
+
+    def missing(self, kind: str, name: str) -> str | None:
+        """Why ``name`` is not registered when a plugin meant to provide it, else ``None``:
+        two plugins register it, or the plugin that returned it was skipped."""
+        if (kind, name) in self.conflicts:
+            return self.conflict_message(kind, name)
+        plugin = self.lost.get((kind, name))
+        if plugin is not None:
+            return (f"{kind} '{name}' is provided by plugin {self._label(plugin)}, which was "
+                    f"skipped: {self.failed[plugin].summary}")
+        return None
+
+
+def _call(impl: pluggy.HookImpl, hook_name: str,
+          base: type) -> tuple[list[type], tuple[str, BaseException | None] | None]:
+    """Call one registration hook: the classes it returned that are valid, and the problem
+    (reason, cause) if it raised or returned something else than a list of ``base``
+    subclasses."""
+    try:
+        items = impl.function()
+    except Exception as exc:
+        return [], (_reason(exc), exc)
+    if not isinstance(items, list | tuple):
+        return [], (f"it must return a list of classes; received {reprlib.repr(items)} "
+                    f"({type(items).__name__})", None)
+    good = [i for i in items if isinstance(i, type) and issubclass(i, base)]
+    bad = [i for i in items if not (isinstance(i, type) and issubclass(i, base))]
+    if bad:
+        return good, (f"it returned {reprlib.repr(bad[0])}, which is not a subclass of "
+                      f"psychcore.{base.__name__}", None)
+    return good, None
 
 
 def public_name(cls: type) -> str:
@@ -244,9 +364,38 @@ def initializers() -> dict[str, type]:
     return dict(registry().initializers)
 
 
-def _unknown(kind: str, name: str, available: dict[str, type], hint: str) -> ValueError:
+#: What to install for each kind, by distribution name (as ``pip install`` takes it).
+INSTALL_HINTS: Mapping[str, str] = MappingProxyType({
+    "task": "pip install psychcore-tasks-classic (or psychcore-tasks-neurogym), or pass "
+            "path/to/file.py:Class",
+    "backend": "pip install psychcore-torch or pip install psychcore-tf",
+    "initializer": "pip install the plugin that provides it",
+})
+
+
+def autoload_message() -> str:
+    """Says that plugin discovery is off and how to turn it on."""
+    return (f"plugin autoload is off ({ENV_NO_AUTOLOAD}={os.environ.get(ENV_NO_AUTOLOAD, '')}): "
+            f"only psychcore's built-ins are loaded; unset {ENV_NO_AUTOLOAD} (or set it to 0) "
+            f"to load the installed plugins")
+
+
+def _hint(kind: str) -> str:
+    reg = registry()
+    hint = (autoload_message() if autoload_disabled()
+            else f"To install one: {INSTALL_HINTS[kind]}") + "."
+    if reg.failed:
+        hint += " Plugins skipped because they failed (one may have provided it): " + "; ".join(
+            f"{name} ({err.summary})" for name, err in sorted(reg.failed.items())) + "."
+    return hint
+
+
+def _unknown(kind: str, name: str, available: Mapping[str, type]) -> ValueError:
+    why = registry().missing(kind, name)
+    if why is not None:
+        return ValueError(why)
     listing = ", ".join(sorted(available)) or "none"
-    return ValueError(f"unknown {kind} '{name}'; available: {listing}. {hint}")
+    return ValueError(f"unknown {kind} '{name}'; available: {listing}. {_hint(kind)}")
 
 
 def get_task(name: str) -> type:
@@ -254,7 +403,9 @@ def get_task(name: str) -> type:
 
     Raises:
         TypeError: If ``name`` is not a string.
-        ValueError: If no such task is installed (the message lists the installed ones).
+        ValueError: If no such task is installed (the message lists the installed ones and
+            says what to install, or that plugin autoload is off), two plugins register the
+            name (both named), or the plugin that provides it was skipped (named, with why).
     """
     if not isinstance(name, str):
         raise TypeError(f"task name must be a str; received {type(name).__name__}")
@@ -262,10 +413,7 @@ def get_task(name: str) -> type:
         return load_task_file(name)
     available = registry().tasks
     if name not in available:
-        raise _unknown(
-            "task", name, available,
-            "Install a task plugin (e.g. psychcore-tasks-classic) or pass path/to/file.py:Class.",
-        )
+        raise _unknown("task", name, available)
     return available[name]
 
 
@@ -336,16 +484,11 @@ def get_backend(name: str | None = None) -> type:
 
     Raises:
         TypeError: If ``name`` is neither a string nor ``None``.
-        ValueError: If no such backend is installed (the message lists the installed ones),
+        ValueError: If no such backend is installed (the message lists the installed ones;
+            a name that two plugins register, or that a skipped plugin provides, says so),
             or ``name`` is ``None`` and :func:`resolve_backend` cannot pick one.
     """
     return registry().backends[resolve_backend(name)]
-
-
-def _backend_hint() -> str:
-    failed = getattr(registry().manager, "psychcore_failed", {})
-    extra = f" Plugins that failed to load: {', '.join(failed)}." if failed else ""
-    return "Install a backend plugin, e.g. psychcore-torch or psychcore-tf." + extra
 
 
 def available_backends() -> list[str]:
@@ -381,7 +524,7 @@ def resolve_backend(name: str | None = None) -> str:
     installed = registry().backends
     if name is not None:
         if name not in installed:
-            raise _unknown("backend", name, installed, _backend_hint())
+            raise _unknown("backend", name, installed)
         return name
     chosen = os.environ.get(ENV_BACKEND, "").strip()
     if chosen:
@@ -389,13 +532,13 @@ def resolve_backend(name: str | None = None) -> str:
             listing = ", ".join(sorted(installed)) or "none"
             raise ValueError(
                 f"{ENV_BACKEND}={chosen!r} names no installed backend; installed: {listing}. "
-                f"Set {ENV_BACKEND} to one of them, or unset it. {_backend_hint()}"
+                f"Set {ENV_BACKEND} to one of them, or unset it. {_hint('backend')}"
             )
         return chosen
     if len(installed) == 1:
         return next(iter(installed))
     if not installed:
-        raise ValueError(f"no training backend is installed. {_backend_hint()}")
+        raise ValueError(f"no training backend is installed. {_hint('backend')}")
     runnable = available_backends()
     if len(runnable) == 1:
         return runnable[0]
@@ -447,8 +590,7 @@ def load_task_file(spec: str) -> type:
 
 def plugin_infos() -> list[PluginInfo]:
     """Information on every plugin found, loaded or failed."""
-    infos = getattr(registry().manager, "psychcore_infos", {})
-    return list(infos.values())
+    return list(registry().infos.values())
 
 
 def provided(plugin: str) -> dict[str, list[str]]:

@@ -40,39 +40,59 @@ def describe(cls: type) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+def _conflict_lines(reg: _plugins.Registry, kind: str | None = None) -> list[str]:
+    return [f"CONFLICT: {reg.conflict_message(k, n)}"
+            for (k, n) in sorted(reg.conflicts) if kind is None or k == kind]
+
+
 def _cmd_plugins(args: argparse.Namespace) -> int:
+    """List every plugin found; exit 1 when one was skipped or two claim one name."""
     reg = _plugins.registry()
     rows = []
     for info in _plugins.plugin_infos():
         if info.error is not None:
-            provides = f"FAILED: {info.error}"
+            provides = info.error.summary
         else:
-            parts = [f"{kind}s: {', '.join(names)}"
-                     for kind, names in sorted(_plugins.provided(info.name).items())]
+            found = _plugins.provided(info.name)
+            for (kind, name), owners in reg.conflicts.items():
+                if info.name in owners:
+                    found.setdefault(kind, []).append(f"{name} (CONFLICT)")
+            parts = [f"{kind}s: {', '.join(names)}" for kind, names in sorted(found.items())]
             provides = "; ".join(parts) or "nothing"
         rows.append((info.name, f"{info.distribution} {info.version}", provides))
     width = [max(len(r[i]) for r in rows + [("plugin", "distribution", "")]) for i in range(2)]
     print(f"{'plugin':<{width[0]}}  {'distribution':<{width[1]}}  provides")
     for name, dist, provides in rows:
         print(f"{name:<{width[0]}}  {dist:<{width[1]}}  {provides}")
+    for line in _conflict_lines(reg):
+        print(line)
     blocked = sorted(_plugins._env_list(_plugins.ENV_BLOCK))
     if blocked:
         print(f"blocked by {_plugins.ENV_BLOCK}: {', '.join(blocked)}")
-    if not reg.backends:
-        print("no training backend installed: pip install ./plugins/torch_backend "
-              "or ./plugins/tf_backend")
-    return 1 if any(i.error is not None for i in _plugins.plugin_infos()) else 0
+    if _plugins.autoload_disabled():
+        print(_plugins.autoload_message())
+    elif not reg.backends:
+        print(f"no training backend installed: {_plugins.INSTALL_HINTS['backend']}")
+    return 1 if reg.failed or reg.conflicts else 0
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
+    """List the installed tasks; exit 1 when a plugin was skipped or two claim one name."""
+    reg = _plugins.registry()
     found = _plugins.tasks()
-    if not found:
-        print("no tasks installed: pip install ./plugins/tasks_classic")
-        return 0
-    width = max(len(n) for n in found)
+    width = max((len(n) for n in found), default=0)
     for name in sorted(found):
         print(f"{name:<{width}}  {describe(found[name])}")
-    return 0
+    for line in _conflict_lines(reg, "task"):
+        print(line)
+    for name, err in sorted(reg.failed.items()):
+        print(f"plugin {name} ({err.distribution}) was skipped, {err.summary}; see "
+              "`psychcore plugins`")
+    if _plugins.autoload_disabled():
+        print(_plugins.autoload_message())
+    elif not found and not reg.conflicts:
+        print(f"no tasks installed: {_plugins.INSTALL_HINTS['task']}")
+    return 1 if reg.failed or any(k == "task" for k, _ in reg.conflicts) else 0
 
 
 def _key_values(items: list[str] | None, flag: str) -> dict[str, Any]:

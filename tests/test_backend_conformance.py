@@ -6,6 +6,7 @@ must fail on it (and pass on the unbroken backend), so no check can pass vacuous
 
 from __future__ import annotations
 
+import unittest
 from typing import Any
 
 import numpy as np
@@ -13,8 +14,12 @@ import pytest
 from numpy_backend import NumpyReadoutBackend
 
 from psychcore.backend import Batch, FrameworkBackend
-from psychcore.testing import backend_checks, check_backend
-from psychcore.testing._backend_checks import BACKEND_CHECKS, OPTIONAL_CHECKS
+from psychcore.testing import backend_checks, check_backend, parametrize_with_checks
+from psychcore.testing._backend_checks import (
+    BACKEND_CHECKS,
+    OPTIONAL_CHECKS,
+    check_adam_state_portable,
+)
 
 
 class WrongOutputs(NumpyReadoutBackend):
@@ -145,10 +150,34 @@ def test_each_check_catches_its_broken_backend(check_name):
         checks[check_name]()
 
 
-def test_optional_checks_run_only_for_backends_that_implement_them():
+def test_optional_checks_are_reported_skipped_with_the_reason():
     class NoAdam(NumpyReadoutBackend):
+        """Keeps its own optimiser state but offers no portable Adam state."""
+
         _get_adam = FrameworkBackend._get_adam
         _set_adam = FrameworkBackend._set_adam
 
-    assert "check_adam_state_portable" in dict(backend_checks(NumpyReadoutBackend))
-    assert "check_adam_state_portable" not in dict(backend_checks(NoAdam))
+        def _set_optimizer_state(self, state):
+            NumpyReadoutBackend._set_adam(self, int(state["t"]),
+                                          {k: state[f"m/{k}"] for k in self.trainable},
+                                          {k: state[f"v/{k}"] for k in self.trainable})
+
+    reason = ("NoAdam does not implement get_adam_state and set_adam_state (optional: the "
+              "portable Adam state)")
+    assert dict(backend_checks(NumpyReadoutBackend))["check_adam_state_portable"].skip_reason \
+        is None
+    check = dict(backend_checks(NoAdam))["check_adam_state_portable"]
+    assert check.skip_reason == reason
+    with pytest.raises(unittest.SkipTest, match="check_adam_state_portable: NoAdam does not"):
+        check()
+    with pytest.raises(unittest.SkipTest, match="NoAdam does not implement"):
+        check_adam_state_portable(NoAdam)  # called directly, it does not pass either
+    report = check_backend(NoAdam)
+    assert report.skipped == {"check_adam_state_portable": reason}
+    assert len(report.passed) == len(BACKEND_CHECKS) and not report.failed
+    assert f"skipped check_adam_state_portable: {reason}" in str(report)
+    params = {p.id: p for p in parametrize_with_checks([NoAdam]).args[1]}
+    (mark,) = params["NoAdam-check_adam_state_portable"].marks
+    assert mark.name == "skip" and mark.kwargs["reason"] == (
+        f"check_adam_state_portable does not apply: {reason}")
+    assert params["NoAdam-check_resume_exact"].marks == ()

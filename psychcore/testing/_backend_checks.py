@@ -1,7 +1,13 @@
-"""Conformance checks for training backends: agreement with the NumPy reference."""
+"""Conformance checks for training backends: agreement with the NumPy reference.
+
+Each check takes a Backend subclass and raises AssertionError naming what is wrong. The checks of
+optional capabilities (:data:`OPTIONAL_CHECKS`) raise ``unittest.SkipTest`` on a backend that
+does not implement them, and :func:`backend_checks` marks them skipped.
+"""
 
 from __future__ import annotations
 
+import unittest
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +20,7 @@ from .._simulator import Simulator
 from .._spec import ModelSpec
 from .._weights import TRAINABLE_ARRAYS
 from ..backend import Backend, check_adam_state, implements
+from ._report import Check
 
 N_IN, N_OUT, N_REC, N_STEPS, N_TRIALS = 3, 2, 12, 15, 6
 DT, TAU = 10.0, 50.0
@@ -182,6 +189,9 @@ def check_adam_state_portable(backend_cls: type[Backend]) -> None:
     """(Only for backends that implement ``get_adam_state``.) The portable Adam state has
     the documented keys and shapes, starts at step 0 with zero moments, and a fresh backend
     given the weights and that state continues exactly as the original."""
+    reason = _not_implemented(check_adam_state_portable, backend_cls)
+    if reason is not None:
+        raise unittest.SkipTest(f"check_adam_state_portable: {reason}")
     spec = _spec(architecture=backend_cls.architectures[0])
     a, _ = _make(backend_cls, spec, seed=5)
     a.configure_optimizer("adam", 1e-2, True)
@@ -349,12 +359,26 @@ BACKEND_CHECKS: tuple[Callable[[type[Backend]], None], ...] = (
 )
 
 
-def backend_checks(backend_cls: type[Backend]) -> Iterator[tuple[str, Callable[[], None]]]:
-    """Yield ``(check name, zero-argument callable)`` for every backend check."""
+def _not_implemented(check: Callable[[type[Backend]], None],
+                     backend_cls: type[Backend]) -> str | None:
+    methods = OPTIONAL_CHECKS[check]
+    if implements(backend_cls, *methods):
+        return None
+    return (f"{backend_cls.__name__} does not implement {' and '.join(methods)} (optional: "
+            f"the portable Adam state)")
+
+
+def backend_checks(backend_cls: type[Backend]) -> Iterator[tuple[str, Check]]:
+    """Yield ``(check name, check)`` for every backend check, optional ones included.
+
+    Each check is a zero-argument :class:`~psychcore.testing.Check`; an optional one the
+    backend does not implement carries its ``skip_reason`` and raises ``unittest.SkipTest``
+    when called.
+    """
     if not (isinstance(backend_cls, type) and issubclass(backend_cls, Backend)):
         raise TypeError(f"expected a psychcore Backend subclass; received {backend_cls!r}")
     for check in BACKEND_CHECKS:
-        yield check.__name__, (lambda c=check: c(backend_cls))
-    for check, methods in OPTIONAL_CHECKS.items():
-        if implements(backend_cls, *methods):
-            yield check.__name__, (lambda c=check: c(backend_cls))
+        yield check.__name__, Check(check.__name__, lambda c=check: c(backend_cls))
+    for check in OPTIONAL_CHECKS:
+        yield check.__name__, Check(check.__name__, lambda c=check: c(backend_cls),
+                                    _not_implemented(check, backend_cls))

@@ -1,16 +1,43 @@
-"""Conformance checks for Task subclasses."""
+"""Conformance checks for Task subclasses.
+
+Each check takes a task instance and raises AssertionError naming what is wrong. A check that
+does not apply to a task (:data:`NOT_APPLICABLE` says why) raises ``unittest.SkipTest`` when
+called on it, and :func:`task_checks` marks it skipped, so that it never passes vacuously.
+"""
 
 from __future__ import annotations
 
 import copy
 import math
+import unittest
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from .._task import Task, split_params
+from ._report import Check
 
 TaskCheck = Callable[[Task], None]
+
+
+def _one_path_only(task: Task) -> str | None:
+    if task.is_vectorized and task.has_trial_function:
+        return None
+    has = "only the vectorised batch_function" if task.is_vectorized else (
+        "only the per-step trial_function")
+    return f"{type(task).__name__} defines {has}: there is no second path to compare"
+
+
+def _no_accuracy(task: Task) -> str | None:
+    if type(task).accuracy_function is not Task.accuracy_function:
+        return None
+    return f"{type(task).__name__} defines no accuracy_function (optional)"
+
+
+def _skip_unless_applies(check: TaskCheck, task: Task) -> None:
+    reason = NOT_APPLICABLE[check](task)
+    if reason is not None:
+        raise unittest.SkipTest(f"{check.__name__}: {reason}")
 
 
 def _batch(task: Task, seed: int, **kw: object) -> tuple[np.ndarray, ...]:
@@ -25,15 +52,21 @@ def check_task_params(task: Task) -> None:
     assert math.isclose(params["alpha"], task.dt / task.tau), "alpha must equal dt / tau"
     assert params["N_steps"] == math.ceil(task.T / task.dt - 1e-9), "N_steps must be ceil(T/dt)"
     snapshot = copy.deepcopy(params)
-    for key, value in params.items():
-        if isinstance(value, list | dict | set):
-            value.clear()
-        elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf" and value.flags.writeable:
-            value[...] = 0
-        params[key] = None
-    assert _same(task.get_task_params(), snapshot), (
-        "editing the dict returned by get_task_params() edited the task"
-    )
+    saved = copy.deepcopy(vars(task))
+    try:
+        for key, value in params.items():
+            if isinstance(value, list | dict | set):
+                value.clear()
+            elif (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+                  and value.flags.writeable):
+                value[...] = 0
+            params[key] = None
+        assert _same(task.get_task_params(), snapshot), (
+            "editing the dict returned by get_task_params() edited the task"
+        )
+    finally:  # a task that shared its state is restored for the other checks
+        vars(task).clear()
+        vars(task).update(saved)
 
 
 def _same(a: object, b: object) -> bool:
@@ -92,9 +125,11 @@ def check_batch_counter(task: Task) -> None:
 
 
 def check_paths_agree(task: Task) -> None:
-    """With input noise off, the vectorised and per-step paths build the same trials."""
-    if not (task.is_vectorized and task.has_trial_function):
-        return
+    """With input noise off, the vectorised and per-step paths build the same trials.
+
+    Applies to tasks that define both ``batch_function`` and ``trial_function``.
+    """
+    _skip_unless_applies(check_paths_agree, task)
     N = min(task.N_batch, 16)
     rng = np.random.default_rng(5)
     task._active_rng = rng
@@ -115,13 +150,17 @@ def check_paths_agree(task: Task) -> None:
 
 
 def check_accuracy(task: Task, perfect_on_target: bool = True) -> None:
-    """``accuracy_function`` returns a number in [0, 1], and 1 on the target itself."""
-    if type(task).accuracy_function is Task.accuracy_function:
-        return
-    x, y, mask, _ = _batch(task, 3)
+    """``accuracy_function`` returns a number in [0, 1], 1 on the target itself, and less than
+    1 on random noise over 64 trials (an accuracy that gives noise full marks measures nothing).
+
+    Applies to tasks that define ``accuracy_function``.
+    """
+    _skip_unless_applies(check_accuracy, task)
+    x, y, mask, _ = _batch(task, 3, N_batch=64)
     rng = np.random.default_rng(4)
     acc = float(task.accuracy_function(y, rng.standard_normal(y.shape), mask))
     assert 0.0 <= acc <= 1.0, f"accuracy of a random output is {acc}, outside [0, 1]"
+    assert acc < 1.0, "a random output scores 1.0 on 64 trials: the accuracy measures nothing"
     if perfect_on_target:
         acc = float(task.accuracy_function(y, y, mask))
         assert acc == 1.0, f"accuracy of the target itself is {acc}, expected 1.0"
@@ -149,9 +188,21 @@ TASK_CHECKS: tuple[TaskCheck, ...] = (
 )
 
 
-def task_checks(task: Task) -> Iterator[tuple[str, Callable[[], None]]]:
-    """Yield ``(check name, zero-argument callable)`` for every task check."""
+#: Checks that apply to some tasks only -> why one does not apply to a task (``None``: it does).
+NOT_APPLICABLE: dict[TaskCheck, Callable[[Task], str | None]] = {
+    check_paths_agree: _one_path_only,
+    check_accuracy: _no_accuracy,
+}
+
+
+def task_checks(task: Task) -> Iterator[tuple[str, Check]]:
+    """Yield ``(check name, check)`` for every task check, in :data:`TASK_CHECKS` order.
+
+    Each check is a zero-argument :class:`~psychcore.testing.Check`; one that does not apply
+    to ``task`` carries its ``skip_reason`` and raises ``unittest.SkipTest`` when called.
+    """
     if not isinstance(task, Task):
         raise TypeError(f"task must be a psychcore Task instance; received {type(task).__name__}")
     for check in TASK_CHECKS:
-        yield check.__name__, (lambda c=check: c(task))
+        reason = NOT_APPLICABLE[check](task) if check in NOT_APPLICABLE else None
+        yield check.__name__, Check(check.__name__, lambda c=check: c(task), reason)
