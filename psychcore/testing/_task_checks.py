@@ -53,20 +53,19 @@ def check_task_params(task: Task) -> None:
     assert params["N_steps"] == math.ceil(task.T / task.dt - 1e-9), "N_steps must be ceil(T/dt)"
     snapshot = copy.deepcopy(params)
     saved = copy.deepcopy(vars(task))
-    try:
-        for key, value in params.items():
-            if isinstance(value, list | dict | set):
-                value.clear()
-            elif (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
-                  and value.flags.writeable):
-                value[...] = 0
-            params[key] = None
-        assert _same(task.get_task_params(), snapshot), (
-            "editing the dict returned by get_task_params() edited the task"
-        )
-    finally:  # a task that shared its state is restored for the other checks
+    for key, value in params.items():
+        if isinstance(value, list | dict | set):
+            value.clear()
+        elif (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+              and value.flags.writeable):
+            value[...] = 0
+        params[key] = None
+    if not _same(task.get_task_params(), snapshot):
+        # the task shared its state: restore it (only then, so that a task's objects, e.g.
+        # an environment and its generator, stay the ones it holds) for the other checks
         vars(task).clear()
         vars(task).update(saved)
+        raise AssertionError("editing the dict returned by get_task_params() edited the task")
 
 
 def _same(a: object, b: object) -> bool:
@@ -150,8 +149,11 @@ def check_paths_agree(task: Task) -> None:
 
 
 def check_accuracy(task: Task, perfect_on_target: bool = True) -> None:
-    """``accuracy_function`` returns a number in [0, 1], 1 on the target itself, and less than
-    1 on random noise over 64 trials (an accuracy that gives noise full marks measures nothing).
+    """``accuracy_function`` returns a number in [0, 1] (on random noise), 1 on the target
+    itself, and less than 1 on a deliberately wrong output over 64 trials: the target with its
+    output channels reversed, negated or flipped (``1 - y``), the first of these that differs
+    from the target where the mask counts (an accuracy that gives it full marks measures
+    nothing).
 
     Applies to tasks that define ``accuracy_function``.
     """
@@ -160,7 +162,13 @@ def check_accuracy(task: Task, perfect_on_target: bool = True) -> None:
     rng = np.random.default_rng(4)
     acc = float(task.accuracy_function(y, rng.standard_normal(y.shape), mask))
     assert 0.0 <= acc <= 1.0, f"accuracy of a random output is {acc}, outside [0, 1]"
-    assert acc < 1.0, "a random output scores 1.0 on 64 trials: the accuracy measures nothing"
+    counted = np.asarray(mask) != 0
+    wrong = next((w for w in (y[..., ::-1], -y, 1.0 - y)
+                  if not np.array_equal(w[counted], y[counted])), None)
+    assert wrong is not None, "no wrong output differs from the target where the mask counts"
+    acc = float(task.accuracy_function(y, wrong, mask))
+    assert acc < 1.0, (f"a deliberately wrong output (the target reversed, negated or flipped) "
+                       f"scores {acc} on 64 trials: the accuracy measures nothing")
     if perfect_on_target:
         acc = float(task.accuracy_function(y, y, mask))
         assert acc == 1.0, f"accuracy of the target itself is {acc}, expected 1.0"
