@@ -438,15 +438,23 @@ class Model:
         """PsychRNN's ``destruct()``: release the backend and its framework memory now.
 
         psychcore has no session or global graph to reset, so this is optional; the model
-        cannot be used afterwards.
+        cannot be used afterwards (any use raises RuntimeError saying so).
         """
-        self.backend = None  # type: ignore[assignment]
+        self.backend = _Destructed()  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (
             f"Model(architecture={self.spec.architecture!r}, N_rec={self.spec.N_rec}, "
             f"backend={self.backend_class.name!r}, epoch={self.epoch})"
         )
+
+
+class _Destructed:
+    """Stands in for the backend of a model after :meth:`Model.destruct`."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("this model was destructed (model.destruct()); build a new one, e.g. "
+                           "Model.load(path) from weights saved before")
 
 
 def _normalised(config: dict[str, Any]) -> dict[str, Any]:

@@ -23,8 +23,11 @@ def model(task):
 
 
 def test_destruct_releases_the_backend(model):
+    backend = model.backend
     model.destruct()
-    assert model.backend is None
+    assert model.backend is not backend
+    with pytest.raises(RuntimeError, match="this model was destructed"):
+        model.test(np.zeros((1, 5, 1)))
 
 
 def test_train_curric_trains_the_curriculum_of_train_params(task, model):

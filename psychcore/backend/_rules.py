@@ -78,8 +78,8 @@ def check_optimizer(optimizer: Any) -> str | Callable[..., Any]:
     raise TypeError(
         "optimizer must be a name ('adam', 'sgd', ...), an optimiser class or a factory "
         f"fn(params, learning_rate, **kwargs); received {type(optimizer).__name__} (an "
-        "optimiser instance cannot be reused: it is bound to other parameters; pass its class "
-        "or a factory instead)"
+        "optimiser instance cannot be reused: it is bound to other parameters; pass a name, "
+        "the backend's optimiser class or a factory instead)"
     )
 
 

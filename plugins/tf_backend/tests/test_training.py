@@ -134,7 +134,8 @@ def test_old_style_factories_still_work_with_a_warning(backend_cls, factory):
 def test_optimizer_keyword_arguments_and_instances_are_refused(backend_cls):
     spec = bound(8, 3, 2)
     backend = backend_cls(spec, lively_weights(spec))
-    with pytest.raises(TypeError, match="received SGD.*pass its class or a factory"):
+    with pytest.raises(TypeError, match="received SGD.*pass a name, the backend's optimiser "
+                                        "class or a factory"):
         backend.configure_optimizer(tf.keras.optimizers.SGD(0.1))
     backend.configure_optimizer("sgd", 0.1, True, momentum=0.9, nesterov=True)
     assert any(k.endswith("/momentum") for k in backend.get_training_state())
