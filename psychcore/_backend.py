@@ -37,6 +37,12 @@ import numpy as np
 from ._rng import SeedLike
 
 
+def not_provided(backend: Any, what: str) -> NotImplementedError:
+    """The error of an optional capability a backend does not provide (``what`` it does not
+    do, e.g. ``"expose its gradients"``)."""
+    return NotImplementedError(f"backend '{backend.name}' does not {what}")
+
+
 def implements(backend_cls: type, *methods: str) -> bool:
     """Whether ``backend_cls`` provides every one of the optional ``methods`` of Backend.
 
@@ -152,7 +158,7 @@ class Backend(abc.ABC):
         Returns:
             ``(loss, {name: gradient})`` for every parameter whose flag says it trains.
         """
-        raise NotImplementedError(f"backend '{self.name}' does not expose its gradients")
+        raise not_provided(self, "expose its gradients")
 
     @abc.abstractmethod
     def forward(
@@ -187,7 +193,7 @@ class Backend(abc.ABC):
             ValueError: If the configured optimiser is not ``"adam"``.
             RuntimeError: If no optimiser is configured.
         """
-        raise NotImplementedError(f"backend '{self.name}' does not export a portable Adam state")
+        raise not_provided(self, "export a portable Adam state")
 
     def set_adam_state(self, state: dict[str, np.ndarray]) -> None:
         """Load a portable Adam state, possibly exported by another backend (optional).
@@ -198,4 +204,4 @@ class Backend(abc.ABC):
             ValueError: If the optimiser is not ``"adam"``, or keys or shapes do not fit.
             RuntimeError: If no optimiser is configured.
         """
-        raise NotImplementedError(f"backend '{self.name}' does not import a portable Adam state")
+        raise not_provided(self, "import a portable Adam state")

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._backend import Backend
+from .._backend import Backend, not_provided
 from .._rng import SeedLike
 from ._arrays import Batch, check_batch, check_spec, merge_weights, prepare_weights
 from ._rules import (
@@ -169,15 +169,15 @@ class FrameworkBackend(Backend):
 
     def _gradients(self, batch: Batch) -> tuple[float, dict[str, np.ndarray]]:
         """Optional: the objective and its gradients for :attr:`trainable` keys."""
-        raise NotImplementedError(f"backend '{self.name}' does not expose its gradients")
+        raise not_provided(self, "expose its gradients")
 
     def _get_adam(self) -> tuple[int, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Optional: Adam's step count and first/second moments by trained key."""
-        raise NotImplementedError(f"backend '{self.name}' does not export a portable Adam state")
+        raise not_provided(self, "export a portable Adam state")
 
     def _set_adam(self, step: int, m: dict[str, np.ndarray], v: dict[str, np.ndarray]) -> None:
         """Optional: load Adam's step count and moments (already checked)."""
-        raise NotImplementedError(f"backend '{self.name}' does not import a portable Adam state")
+        raise not_provided(self, "import a portable Adam state")
 
     # ------------------------------------------------------------------ interface
     def check_batch(self, x: Any, y: Any = None, mask: Any = None,
