@@ -92,6 +92,8 @@ class TrainingOptions:
             raise TypeError(
                 f"performance_cutoff must be a number; received {type(cutoff).__name__}"
             )
+        if cutoff is not None and not math.isfinite(cutoff):
+            raise ValueError(f"performance_cutoff must be a finite number; received {cutoff!r}")
         for key in ("performance_measure", "callback"):
             value = getattr(self, key)
             if value is not None and not callable(value):
