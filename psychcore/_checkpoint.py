@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_savez, atomic_write_text
+from ._spec_io import parse_json
 
 STATE_PREFIX = "state/"
 META_KEY = "meta/json"
@@ -92,7 +93,7 @@ class Checkpoint:
         with np.load(npz, allow_pickle=False) as data:
             for key in data.files:
                 if key == META_KEY:
-                    meta = json.loads(data[key].tobytes().decode("utf-8"))
+                    meta = parse_json(data[key].tobytes(), f"{npz} (checkpoint metadata)")
                 elif key.startswith(STATE_PREFIX):
                     state[key[len(STATE_PREFIX):]] = data[key]
                 else:

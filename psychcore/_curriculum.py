@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._io import atomic_savez
-from ._task import Task
+from ._task import Task, checked_accuracy
 
 Metric = Callable[..., tuple[bool, float]]
 
@@ -56,7 +56,8 @@ def default_metric(
         ``(advance, accuracy)`` with ``advance = accuracy >= threshold``.
     """
     stage = curriculum_params["stage"]
-    accuracy = float(curriculum_params["accuracies"][stage](correct_output, output, output_mask))
+    fn = curriculum_params["accuracies"][stage]
+    accuracy = checked_accuracy(fn, fn(correct_output, output, output_mask))
     if verbosity:
         print(f"Curriculum stage {stage}: accuracy {accuracy:g}")
     return accuracy >= curriculum_params["thresholds"][stage], accuracy

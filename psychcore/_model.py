@@ -27,7 +27,13 @@ from ._training import (
     stream_seed,
     train_loop,
 )
-from ._weights import load_weights, save_weights, spec_from_weights, validate_weights
+from ._weights import (
+    load_weights,
+    psychrnn_network,
+    save_weights,
+    spec_from_weights,
+    validate_weights,
+)
 
 _TASK_KEYS = ("N_in", "N_out", "dt", "tau")
 
@@ -105,15 +111,11 @@ class Model:
     ) -> None:
         start = time.perf_counter()
         params = _task_params(task)
-        if spec is None:
-            if isinstance(task, Task):
-                spec = ModelSpec()
-            else:  # a PsychRNN params dict: its task keys are not network keys
-                network = dict(params)
-                path = network.pop("load_weights_path", None)
-                if path is not None and weights is None:  # PsychRNN loads that file
-                    weights = path
-                spec = ModelSpec.from_psychrnn(network, unknown="ignore")
+        partial = None
+        if not isinstance(task, Task):  # a PsychRNN params dict: network keys, maybe weights
+            spec, weights, partial = psychrnn_network(task, spec, weights)
+        elif spec is None:
+            spec = ModelSpec()
         if not isinstance(spec, ModelSpec):
             raise TypeError(f"spec must be a ModelSpec; received {type(spec).__name__}")
         self.spec = spec.bind(params)
@@ -123,7 +125,7 @@ class Model:
         #: Seed of the fixed validation sets on which cutoffs and curricula decide.
         self.validation_seed = int(validation_rng.integers(0, 2**63 - 1))
         if weights is None:
-            weights = initialize_weights(self.spec, init_rng)
+            weights = {**initialize_weights(self.spec, init_rng), **(partial or {})}
         elif isinstance(weights, str | os.PathLike):
             weights, _ = load_weights(weights)
         elif isinstance(weights, Mapping):

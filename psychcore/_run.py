@@ -33,7 +33,7 @@ from ._backend import Backend
 from ._io import atomic_write_text
 from ._model import Model
 from ._spec import ModelSpec
-from ._task import Task
+from ._task import Task, checked_accuracy
 from ._training import TrainStatus, ValidationSets
 
 METRIC_FIELDS = ("epoch", "trials", "loss", "accuracy", "stage", "elapsed_s")
@@ -239,7 +239,8 @@ def train_run(
             elif has_accuracy:
                 current = curriculum.current_task if curriculum is not None else task
                 xv, yv, mv = sets.get(current, status.stage or 0)
-                acc = float(current.accuracy_function(yv, model.test(xv)[0], mv))
+                acc = checked_accuracy(current, current.accuracy_function(
+                    yv, model.test(xv)[0], mv))
             last["accuracy"] = acc
             rows.append({"epoch": status.epoch, "trials": status.trials,
                          "loss": f"{status.loss:.8g}",
@@ -270,7 +271,7 @@ def train_run(
     final_acc = None
     if has_accuracy:
         xv, yv, mv = sets.get(task, 0)
-        final_acc = float(task.accuracy_function(yv, model.test(xv)[0], mv))
+        final_acc = checked_accuracy(task, task.accuracy_function(yv, model.test(xv)[0], mv))
     info.update({
         "status": "interrupted" if model.interrupted else "finished",
         "epochs": model.epoch,

@@ -146,6 +146,9 @@ class Simulator:
                         f"N_in={n_in}, N_out={n_out})"
                     )
             arr = np.array(arr, dtype=np.float64)
+            if key != "dale_ratio" and not np.all(np.isfinite(arr)):
+                raise ValueError(f"weights['{key}'] has {int(np.sum(~np.isfinite(arr)))} NaN or "
+                                 f"infinite entries (of {arr.size}); weights must be finite")
             arr.flags.writeable = False
             out[key] = arr
         for key in required:
@@ -192,6 +195,9 @@ class Simulator:
                 f"x has shape {x.shape}; expected (N_batch, N_steps, N_in) with "
                 f"N_in = {self.N_in} and N_batch, N_steps >= 1"
             )
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"x has {int(np.sum(~np.isfinite(x)))} NaN or infinite entries; "
+                             "inputs must be finite")
         return x
 
     def _check_t_connectivity(self, tc: Any, n_steps: int) -> np.ndarray | None:

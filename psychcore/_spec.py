@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,7 @@ from ._spec_io import (
     fields_to_json,
     json_to_fields,
     psychrnn_kwargs,
+    read_json_file,
 )
 
 ARCHITECTURES = ("rnn", "lstm", "gru")
@@ -202,7 +204,8 @@ class ModelSpec:
 
         Raises:
             TypeError: If the argument provides none of the four values.
-            ValueError: If some are missing, or one conflicts with a value already set.
+            ValueError: If some are missing, one conflicts with a value already set, or the
+                weights would not fit in the machine's memory (:func:`check_memory`).
         """
         if isinstance(task_or_params, Mapping):
             found = {k: task_or_params[k] for k in BOUND_KEYS if k in task_or_params}
@@ -233,7 +236,22 @@ class ModelSpec:
                     f"ModelSpec.bind: {key} conflicts: the spec has {key}={old!r}, "
                     f"the task has {key}={new!r}"
                 )
-        return dataclasses.replace(self, **changes) if changes else self
+        bound = dataclasses.replace(self, **changes) if changes else self
+        check_memory(bound)
+        return bound
+
+    def weights_nbytes(self) -> int | None:
+        """Bytes of the complete weights dict in float64 (None until ``N_in``/``N_out`` are set).
+
+        Counts every array of the format (weights, masks, Dale signs, fixed masks); training
+        needs several times more (gradients, optimiser state, activity).
+        """
+        if self.N_in is None or self.N_out is None:
+            return None
+        N, G, n_in, n_out = self.N_rec, self.n_gates, self.N_in, self.N_out
+        entries = (2 * G * N * (n_in + N) + 3 * n_out * N + N * n_in + 3 * N * N
+                   + (G + 2) * N + n_out)
+        return 8 * entries
 
     # -- serialisation (the field codec is psychcore._spec_io) ------------------------------
 
@@ -265,14 +283,69 @@ class ModelSpec:
         return cls.from_dict(json_to_fields(text))
 
     @classmethod
-    def from_psychrnn(cls, params: Mapping[str, Any], *, unknown: str = "warn") -> ModelSpec:
+    def from_psychrnn(
+        cls, params: Mapping[str, Any], *, unknown: str = "warn", weights_read: bool = False
+    ) -> ModelSpec:
         """Build a spec from a PsychRNN parameter dict.
 
         See :func:`psychcore._spec_io.psychrnn_kwargs` for the mapping; ``unknown`` ("warn",
-        "ignore", "error") says what happens to keys that are neither network nor known task
-        keys.
+        "ignore", "error") says what happens to keys that are neither network nor task keys
+        (misspelt network keys and keys that would change the network, like
+        ``architecture``, are always refused); ``weights_read`` silences the warning about
+        ``load_weights_path`` for a caller that reads the file (weight arrays are never part
+        of a spec: :func:`psychcore._weights.psychrnn_network` reads them).
         """
-        return cls(**psychrnn_kwargs(params, unknown=unknown))
+        return cls(**psychrnn_kwargs(params, unknown=unknown, weights_read=weights_read))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> ModelSpec:
+        """Read a spec from a JSON file written by :meth:`to_json` (``spec.json`` of a run).
+
+        Raises:
+            FileNotFoundError: If the file does not exist.
+            ValueError: If it is a directory, not JSON, not a JSON object, or holds unknown
+                keys or invalid values (the message names the file).
+            TypeError: If a field has the wrong type (the message names the file).
+        """
+        fields = read_json_file(path, "a ModelSpec JSON file (spec.json)")
+        try:
+            return cls.from_dict(fields)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{path}: {exc}") from exc
+
+
+def total_memory() -> int | None:
+    """The machine's physical memory in bytes (None where ``os.sysconf`` cannot tell)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(spec: ModelSpec, available: int | None = None) -> None:
+    """Refuse a network whose weights alone would not fit in the machine's memory.
+
+    Without this, ``N_rec=1000000`` reaches NumPy as a request for terabytes and fails with an
+    allocation error that names no argument.
+
+    Args:
+        spec: A spec with ``N_in`` and ``N_out`` set (otherwise nothing is checked).
+        available: Bytes to compare with; the machine's total memory by default.
+
+    Raises:
+        ValueError: Naming ``N_rec``, the size in GiB and the memory available.
+    """
+    need = spec.weights_nbytes()
+    available = total_memory() if available is None else available
+    if need is None or available is None or need <= available:
+        return
+    gib = 2.0 ** 30
+    raise ValueError(
+        f"ModelSpec: N_rec={spec.N_rec} ({spec.architecture}, N_in={spec.N_in}, "
+        f"N_out={spec.N_out}) needs {need / gib:,.1f} GiB for its weights alone (the "
+        f"recurrent matrices grow as N_rec**2), more than this machine's "
+        f"{available / gib:,.1f} GiB of memory; choose a smaller N_rec"
+    )
 
 
 @functools.cache

@@ -18,10 +18,13 @@ JSON encoding of the fields that are not plain JSON values:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,9 +131,12 @@ def decode_fields(d: Mapping[str, Any], valid: Sequence[str]) -> dict[str, Any]:
     if not isinstance(d, Mapping):
         raise TypeError(f"ModelSpec.from_dict: expected a dict; received {describe(d)}")
     valid = list(valid)
-    unknown = sorted(set(d) - set(valid))
+    unknown = sorted(set(d) - set(valid), key=str)
     if unknown:
-        raise ValueError(f"ModelSpec.from_dict: unknown key(s) {unknown}; valid keys: {valid}")
+        hints = "".join(f" (did you mean {m[0]!r} for {k!r}?)" for k in unknown
+                        if (m := difflib.get_close_matches(str(k), valid, n=1, cutoff=0.75)))
+        raise ValueError(f"ModelSpec.from_dict: unknown key(s) {unknown}{hints}; valid keys: "
+                         f"{valid}")
     kwargs = dict(d)
     if "constraints" in kwargs:
         cons = kwargs["constraints"]
@@ -185,10 +191,53 @@ def json_to_fields(text: str | bytes) -> dict[str, Any]:
     """
     if not isinstance(text, str | bytes):
         raise TypeError(f"ModelSpec.from_json: expected JSON text; received {describe(text)}")
-    d = json.loads(text)
+    d = parse_json(text, "ModelSpec.from_json: the text")
     if not isinstance(d, dict):
         raise ValueError(f"ModelSpec.from_json: expected a JSON object; received {describe(d)}")
     return d
+
+
+def parse_json(text: str | bytes, source: str) -> Any:
+    """``json.loads(text)``, with a message naming ``source`` and where the JSON breaks.
+
+    Raises:
+        ValueError: If ``text`` is not JSON (``json.JSONDecodeError`` is a ValueError).
+    """
+    try:
+        return json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                         "expected JSON") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                         f"{exc.colno}") from exc
+
+
+def read_json_file(path: str | os.PathLike, what: str, *, object_only: bool = True) -> Any:
+    """The JSON value in the file ``path``, read with messages that name the file.
+
+    Args:
+        path: The file.
+        what: What the file should hold, for messages (``"a ModelSpec JSON file"``).
+        object_only: Refuse anything but a JSON object (``{...}``).
+
+    Raises:
+        FileNotFoundError: If there is no such file.
+        ValueError: If ``path`` is a directory, not UTF-8 JSON, or not an object when one is
+            expected.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p} does not exist; expected {what}")
+    if p.is_dir():
+        raise ValueError(f"{p} is a directory; expected {what}")
+    value = parse_json(p.read_bytes(), f"{p} ({what})")
+    if object_only and not isinstance(value, dict):
+        kind = {list: "a JSON list", str: "a JSON string", type(None): "null"}.get(
+            type(value), f"a JSON {type(value).__name__}")
+        raise ValueError(f"{p} holds {kind}; expected {what}: a JSON object {{\"key\": value, "
+                         "...}")
+    return value
 
 
 # -- PsychRNN -------------------------------------------------------------------------------
@@ -198,8 +247,10 @@ PSYCHRNN_TASK_KEYS = frozenset({"N_batch", "N_steps", "T", "alpha", "name"})
 
 PSYCHRNN_WEIGHT_KEYS = frozenset({
     "W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "Dale_rec", "Dale_out",
+    "W_in_fixed", "W_rec_fixed", "W_out_fixed", "init_cell", "tau_raw",
 })
-"""Weight arrays: not part of a spec (see ``psychcore._weights.psychrnn_weights``)."""
+"""Weight arrays (PsychRNN's, and psychcore's ``get_weights()`` keys): not part of a spec (see
+``psychcore._weights.psychrnn_weights``)."""
 
 _DIRECT_KEYS = frozenset({
     "N_rec", "N_in", "N_out", "dt", "tau", "rec_noise", "dale_ratio", "autapses",
@@ -265,7 +316,9 @@ def _psychrnn_initializer(params: Mapping[str, Any]) -> tuple[Any, dict[str, Any
     return "gaussian_spectral_radius", shared
 
 
-def psychrnn_kwargs(params: Mapping[str, Any], *, unknown: str = "warn") -> dict[str, Any]:
+def psychrnn_kwargs(
+    params: Mapping[str, Any], *, unknown: str = "warn", weights_read: bool = False
+) -> dict[str, Any]:
     """ModelSpec arguments from a PsychRNN parameter dictionary, as PsychRNN users write them.
 
     Mapping: the keys of ``ModelSpec`` with PsychRNN names map directly (``N_rec``,
@@ -280,10 +333,21 @@ def psychrnn_kwargs(params: Mapping[str, Any], *, unknown: str = "warn") -> dict
     initialiser; otherwise ``gaussian_spectral_radius`` with ``spec_rad``.
     ``which_rand_init``, ``init_minval``, ``init_maxval`` pass on to the initialiser.
 
-    Ignored silently: the task keys ``N_batch``, ``N_steps``, ``T``, ``alpha``, ``name`` and
-    the weight arrays (``W_in``, ``W_rec``, ... : use ``psychcore._weights.psychrnn_weights``).
-    Any other key is ignored with one warning naming them (``unknown="ignore"``: silently,
-    ``"error"``: ``ValueError``); ``load_weights_path`` warns to use ``load_weights``.
+    Ignored silently: the task keys ``N_batch``, ``N_steps``, ``T``, ``alpha``, ``name``, every
+    key a task put in the dict (:meth:`psychcore.Task.get_task_params` returns a dict that
+    remembers them, even after network keys are added to it), ``load_weights_path`` and the
+    weight arrays (``W_in``, ``W_rec``, ...: read by ``psychcore._weights.psychrnn_network``,
+    which :class:`psychcore.Model` uses). Always refused, because dropping them would build
+    another network than the one asked for: ``architecture`` and the other ModelSpec fields
+    PsychRNN had no key for, ``fixed_weights`` and the other training options. A key close to
+    a known one (``dale_raito``) is a typo: refused with a did-you-mean unless
+    ``unknown="ignore"``. Any other key is unknown: one warning naming them
+    (``unknown="ignore"``: silently, ``"error"``: ``ValueError``); in a plain dict that
+    looks like ``get_task_params()`` (it has ``N_batch``, ``N_steps``, ``T`` and ``alpha``)
+    they are taken for the task's parameters, with a warning unless ``unknown="ignore"``.
+
+    ``weights_read``: the caller reads ``load_weights_path`` itself; without it, the key is
+    warned about (a spec holds no weights).
 
     ``ModelSpec.from_psychrnn`` validates the values by building the spec: ``dale_ratio=0``,
     which PsychRNN treated as "no Dale", raises its ``ValueError`` (use ``None``).
@@ -293,8 +357,8 @@ def psychrnn_kwargs(params: Mapping[str, Any], *, unknown: str = "warn") -> dict
 
     Raises:
         TypeError: If ``params`` is not a mapping.
-        ValueError: If ``N_rec`` is missing, ``unknown`` is not one of its three values, an
-            unknown key is refused, or a transfer function or initialiser is not recognised.
+        ValueError: If ``N_rec`` is missing, ``unknown`` is not one of its three values, a key
+            is refused, or a transfer function or initialiser is not recognised.
     """
     if not isinstance(params, Mapping):
         raise TypeError(
@@ -310,6 +374,9 @@ def psychrnn_kwargs(params: Mapping[str, Any], *, unknown: str = "warn") -> dict
     kwargs: dict[str, Any] = {k: params[k] for k in _DIRECT_KEYS if k in params}
     if isinstance(kwargs.get("dale_ratio"), np.ndarray):
         kwargs["dale_ratio"] = kwargs["dale_ratio"].item()
+    ratio = kwargs.get("dale_ratio")
+    if isinstance(ratio, float) and ratio != ratio:  # NaN: "no Dale" in a weights dict
+        kwargs["dale_ratio"] = None
     consumed = set(_DIRECT_KEYS) | _INIT_KEYS | PSYCHRNN_TASK_KEYS | PSYCHRNN_WEIGHT_KEYS
     if "transfer_function" in params:
         kwargs["transfer_function"] = _transfer_name(params["transfer_function"])
@@ -322,17 +389,64 @@ def psychrnn_kwargs(params: Mapping[str, Any], *, unknown: str = "warn") -> dict
             loss = params[loss]
         kwargs["loss"] = loss
     kwargs["initializer"], kwargs["initializer_params"] = _psychrnn_initializer(params)
-    if "load_weights_path" in params:
-        consumed.add("load_weights_path")
+    consumed.add("load_weights_path")
+    if "load_weights_path" in params and not weights_read:
         warnings.warn(
             "ModelSpec.from_psychrnn: load_weights_path is not part of a spec; load the file "
-            "with psychcore's load_weights(path)", stacklevel=3,
+            "with psychcore's load_weights(path) (Model(params) reads it)", stacklevel=3,
         )
-    extra = sorted(str(k) for k in set(params) - consumed)
-    if extra and unknown == "error":
-        raise ValueError(f"ModelSpec.from_psychrnn: unknown PsychRNN key(s) {extra}")
-    if extra and unknown == "warn":
-        warnings.warn(
-            f"ModelSpec.from_psychrnn: ignoring unknown PsychRNN key(s) {extra}", stacklevel=3
-        )
+    _check_unknown(params, consumed, unknown)
     return kwargs
+
+
+def _check_unknown(params: Mapping[str, Any], consumed: set[str], unknown: str) -> None:
+    """Refuse, warn about or ignore the keys of ``params`` outside ``consumed``."""
+    extra = sorted(str(k) for k in set(params) - consumed)
+    task_keys = getattr(params, "task_keys", None)
+    if task_keys is not None:  # a Task.get_task_params() dict: its own keys are known
+        extra = [k for k in extra if k not in task_keys]
+    for key in extra:
+        if key in _REFUSED:
+            raise ValueError(f"ModelSpec.from_psychrnn: params[{key!r}]: {_REFUSED[key]}")
+    if unknown != "ignore":
+        known = sorted(consumed | set(_REFUSED))
+        typos = {k: difflib.get_close_matches(k, known, n=1, cutoff=0.8) for k in extra}
+        typos = {k: m[0] for k, m in typos.items() if m}
+        if typos:
+            hints = "; ".join(f"{k!r} (did you mean {m!r}?)" for k, m in typos.items())
+            raise ValueError(f"ModelSpec.from_psychrnn: unknown PsychRNN key(s) {hints}; a "
+                             "misspelt key would be ignored and the network built without it")
+    if not extra or unknown == "ignore":
+        return
+    if task_keys is None and set(params) >= _TASK_SIGNATURE:
+        warnings.warn(
+            f"ModelSpec.from_psychrnn: taking key(s) {extra} for the task's parameters (not "
+            "network keys); pass task.get_task_params() itself to silence this", stacklevel=4,
+        )
+        return
+    if unknown == "error":
+        raise ValueError(f"ModelSpec.from_psychrnn: unknown PsychRNN key(s) {extra}; valid "
+                         f"network keys: {sorted(_NETWORK_KEYS)}")
+    warnings.warn(f"ModelSpec.from_psychrnn: ignoring unknown PsychRNN key(s) {extra}",
+                  stacklevel=4)
+
+
+_NETWORK_KEYS = _DIRECT_KEYS | _INIT_KEYS | {"transfer_function", "loss_function"}
+_TASK_SIGNATURE = frozenset({"N_batch", "N_steps", "T", "alpha"})
+_TRAINING_OPTIONS = (
+    "training_iters", "learning_rate", "loss_epoch", "verbosity", "save_weights_path",
+    "save_training_weights_epoch", "training_weights_path", "curriculum", "optimizer",
+    "clip_grads", "fixed_weights", "performance_cutoff", "performance_measure",
+)
+_REFUSED = {
+    "architecture": "PsychRNN chose the architecture by class (Basic, LSTM), not by a key; "
+                    "use Model(task, ModelSpec(architecture=...))",
+    **{k: f"{k!r} is a ModelSpec field, not a PsychRNN key; use Model(task, ModelSpec({k}=...))"
+       for k in ("loss", "initializer_params", "constraints", "dtype", "train_tau",
+                 "tau_range")},
+    **{k: f"{k!r} is a training option (PsychRNN's train_params), not a network key; pass it "
+          f"to model.train(task, {{{k!r}: ...}})" for k in _TRAINING_OPTIONS},
+}
+_REFUSED["fixed_weights"] = ("fixed weights are part of the network in psychcore, not a key "
+                             "of the params dict nor a training option; use "
+                             "ModelSpec(constraints=[FixedWeights(W_rec=mask, ...)])")

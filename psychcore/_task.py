@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,106 @@ from ._checks import check_float, check_int
 from ._rng import SeedLike, as_generator, legacy_global_rng
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class TaskParams(dict):
+    """The dict :meth:`Task.get_task_params` returns: a plain dict that remembers its task.
+
+    PsychRNN users add network keys to it (``params["N_rec"] = 50``) and pass it on;
+    :attr:`task_keys` lets :meth:`psychcore.ModelSpec.from_psychrnn` tell the task's own
+    parameters (never warned about) from network keys added later (checked, typos refused).
+
+    Attributes:
+        task_keys: The keys the task put in the dict.
+        task_class: The task's class name.
+    """
+
+    def __init__(self, params: dict[str, Any], task_class: str) -> None:
+        super().__init__(params)
+        self.task_keys = frozenset(params)
+        self.task_class = task_class
+
+
+def _owner(task_or_fn: Any) -> str:
+    if isinstance(task_or_fn, Task):
+        return f"{type(task_or_fn).__name__}.accuracy_function"
+    self = getattr(task_or_fn, "__self__", None)
+    name = getattr(task_or_fn, "__name__", type(task_or_fn).__name__)
+    return f"{type(self).__name__}.{name}" if self is not None else name
+
+
+def checked_accuracy(task_or_fn: Task | Callable[..., Any], value: Any) -> float:
+    """``value``, an accuracy returned by ``task_or_fn``, as a float once checked.
+
+    An accuracy decides when training stops (``performance_cutoff``), when a curriculum
+    advances and what a run reports; NaN would compare False forever and silently never stop,
+    so it is refused here, where it is used.
+
+    Args:
+        task_or_fn: The task (its ``accuracy_function`` produced ``value``) or the function
+            itself; named in the message.
+        value: What it returned.
+
+    Returns:
+        The accuracy as a float in [0, 1].
+
+    Raises:
+        TypeError: If ``value`` is not a real scalar (an array of several values, a string).
+        ValueError: If it is NaN, infinite or outside [0, 1].
+    """
+    owner = _owner(task_or_fn)
+    arr = value if isinstance(value, np.ndarray) else None
+    if arr is not None and arr.size == 1 and arr.dtype.kind in "biuf":
+        value = arr.reshape(()).item()
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+        what = (f"an array of shape {arr.shape}" if arr is not None
+                else f"{value!r} ({type(value).__name__})")
+        raise TypeError(f"{owner} must return one number in [0, 1] (the fraction of correct "
+                        f"trials of the batch); it returned {what}")
+    value = float(value)
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{owner} returned {value!r}; an accuracy must be a finite number in "
+                         "[0, 1] (a NaN often comes from a mean over an empty selection)")
+    return value
+
+
+def check_training_batch(task: Any, x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> None:
+    """Refuse a batch nothing can be learnt from, or whose loss would be wrong.
+
+    Checks what :func:`psychcore.backend.check_batch` cannot know: that the mask weights at
+    least one output somewhere (an all-zero mask gives a zero loss and no gradient, so the
+    network would never change), besides non-finite values and negative mask entries.
+
+    Args:
+        task: The task that built the batch (named in the messages).
+        x, y, mask: The batch.
+
+    Raises:
+        ValueError: Naming the task, the array and what was found.
+    """
+    name = type(task).__name__
+    for label, arr in (("x", x), ("y", y), ("mask", mask)):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            trial, step, unit = (int(i) for i in np.argwhere(bad)[0])
+            dt = getattr(task, "dt", None)
+            at = f" (t={step * dt:g})" if dt is not None else ""
+            raise ValueError(
+                f"{name} produced a non-finite value in {label} of shape {arr.shape} at "
+                f"trial {trial}, step {step}{at}, channel {unit}"
+            )
+    negative = int(np.count_nonzero(mask < 0))
+    if negative:
+        raise ValueError(
+            f"{name} produced a mask with {negative} negative entries (min "
+            f"{float(mask.min()):g}); a loss mask weights each output and must be >= 0"
+        )
+    if not np.any(mask):
+        raise ValueError(
+            f"{name} produced a batch whose mask is zero everywhere (shape {mask.shape}): "
+            "no output is trained, the loss is 0 and the network would never change; the "
+            "mask should be 1 (or a positive weight) where the output is trained"
+        )
 
 
 def split_params(params: dict[str, np.ndarray], N: int) -> np.ndarray:
@@ -254,17 +355,6 @@ class Task:
             arrays.append(arr.astype(self.dtype, copy=False))
         return arrays[0], arrays[1], arrays[2], split_params(params, N)
 
-    def _check_finite(self, x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> None:
-        for name, arr in (("x", x), ("y", y), ("mask", mask)):
-            bad = ~np.isfinite(arr)
-            if bad.any():
-                trial, step, unit = (int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(
-                    f"{type(self).__name__} produced a non-finite value in {name} of shape "
-                    f"{arr.shape} at trial {trial}, step {step} (t={step * self.dt:g}), "
-                    f"channel {unit}"
-                )
-
     def get_trial_batch(
         self,
         rng: SeedLike = None,
@@ -287,6 +377,10 @@ class Task:
             ``(x, y, mask, trial_params)``: arrays of shape ``(N_batch, N_steps, N_in)``,
             ``(N_batch, N_steps, N_out)`` and ``(N_batch, N_steps, N_out)`` (mask is 1 where
             the output is trained, 0 elsewhere) and an object array of ``N_batch`` dicts.
+
+        Raises:
+            ValueError: If the task's functions return arrays of the wrong shape or type, or
+                a batch that cannot be trained on (:func:`check_training_batch`).
         """
         N = self.N_batch if N_batch is None else check_int(
             N_batch, "N_batch", type(self).__name__
@@ -304,7 +398,7 @@ class Task:
                 x, y, mask, trial_params = build(gen, N)
         finally:
             self._active_rng = None
-        self._check_finite(x, y, mask)
+        check_training_batch(self, x, y, mask)
         self._batch_index += 1
         return x, y, mask, trial_params
 
@@ -314,17 +408,19 @@ class Task:
         while True:
             yield self.get_trial_batch(gen)
 
-    def get_task_params(self) -> dict:
+    def get_task_params(self) -> TaskParams:
         """A copy of the task's parameters (editing it never edits the task).
+
+        The copy is a :class:`TaskParams` (a dict) that remembers which keys are the task's.
 
         Includes ``N_in, N_out, dt, tau, T, N_batch, alpha, N_steps`` and every other public
         attribute the task defines.
         """
-        return {
+        return TaskParams({
             k: copy.deepcopy(v)
             for k, v in vars(self).items()
             if not k.startswith("_")
-        }
+        }, type(self).__name__)
 
     def __repr__(self) -> str:
         return (

@@ -26,7 +26,7 @@ import numpy as np
 
 from ._backend import Backend
 from ._curriculum import Curriculum, StageTransition
-from ._task import Task
+from ._task import Task, checked_accuracy
 
 #: A PsychRNN ``performance_measure``: ``(x, y, mask, output, epoch, losses, verbosity)``.
 PerformanceMeasure = Callable[..., float]
@@ -406,6 +406,20 @@ def train_loop(
     return run.result()
 
 
+def _finite_performance(value: Any) -> float:
+    """A custom ``performance_measure``'s value as a float; NaN (never >= the cutoff, so the
+    run would silently never stop) and non-numbers are refused."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"performance_measure must return a number; it returned "
+                        f"{type(value).__name__} {value!r:.60}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"performance_measure returned {number}; the performance cutoff needs "
+                         "a finite number")
+    return number
+
+
 class _Run:
     """The mutable bookkeeping of one :func:`train_loop` call."""
 
@@ -466,11 +480,10 @@ class _Run:
             xb, yb, mb = self._test_batch(task, curriculum, rng)
             out, _ = backend.forward(xb)
             if p.performance_measure is None:
-                performance = task.accuracy_function(yb, out, mb)
+                self.performance = checked_accuracy(task, task.accuracy_function(yb, out, mb))
             else:
-                performance = p.performance_measure(xb, yb, mb, out, epoch, self.all_losses,
-                                                    verbose)
-            self.performance = float(performance)
+                self.performance = _finite_performance(p.performance_measure(
+                    xb, yb, mb, out, epoch, self.all_losses, verbose))
             if verbose:
                 print(f"Iter {epoch * task.N_batch}, performance= {self.performance:.4f}")
             if self.performance >= p.performance_cutoff:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,8 @@ def validate_weights(
 
     Raises:
         TypeError: If ``weights`` is not a mapping or holds object arrays.
-        ValueError: On unknown or missing keys, shapes or values that do not fit.
+        ValueError: On unknown or missing keys, shapes or values that do not fit, NaN or
+            infinite entries (``dale_ratio`` excepted: NaN means no Dale).
     """
     if not isinstance(weights, Mapping):
         raise TypeError(
@@ -140,6 +142,14 @@ def validate_weights(
         if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
             raise TypeError(
                 f"validate_weights: {key} must be a numeric array; received dtype {arr.dtype}"
+            )
+        if key != "dale_ratio" and not np.all(np.isfinite(arr)):
+            n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+            found = " and ".join(f"{n} {what}" for n, what in ((n_nan, "NaN"), (n_inf, "infinite"))
+                                 if n)
+            raise ValueError(
+                f"validate_weights: {key} has {found} entries (of {arr.size}); weights must be "
+                "finite (a network with a NaN weight outputs NaN everywhere)"
             )
         w[key] = arr
     G = N_GATES[architecture]
@@ -299,20 +309,7 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], ModelS
         p = _npz_path(p)
     if not p.exists():
         raise FileNotFoundError(f"load_weights: no weights file at {p}")
-    raw: dict[str, Any] = {}
-    with np.load(p, allow_pickle=False) as npz:
-        for key in npz.files:
-            if "/" in key:
-                continue
-            try:
-                raw[key] = npz[key]
-            except ValueError as exc:
-                if key == "dale_ratio":
-                    continue  # PsychRNN's dale_ratio=None: inferred from Dale_rec
-                raise ValueError(
-                    f"load_weights: {p}: {key!r} is an object array that needs pickle; "
-                    "psychcore never unpickles files"
-                ) from exc
+    raw = _read_npz(p)
     if "dale_ratio" in raw and raw["dale_ratio"].shape == () and raw["dale_ratio"] == 0:
         warnings.warn(
             f"load_weights: {p} has dale_ratio=0, which PsychRNN treated as 'no Dale'; "
@@ -320,9 +317,51 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], ModelS
         )
         raw["dale_ratio"] = np.array(np.nan)
     json_path = p.with_suffix(".json")
-    spec = ModelSpec.from_json(json_path.read_text("utf-8")) if json_path.exists() else None
+    spec = ModelSpec.from_file(json_path) if json_path.exists() else None
     architecture = spec.architecture if spec is not None else infer_architecture(raw)
-    return validate_weights(raw, architecture), spec
+    try:
+        return validate_weights(raw, architecture), spec
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"load_weights: {p}: {exc}") from exc
+
+
+def _read_npz(p: Path) -> dict[str, Any]:
+    """The arrays of the ``.npz`` file ``p`` (PsychRNN's pickled ``dale_ratio=None`` skipped).
+
+    Raises:
+        ValueError: If ``p`` is a directory or not an ``.npz`` archive (naming what it is), or
+            an array needs pickle.
+    """
+    expected = "expected an .npz archive of weight arrays (np.savez, Model.save)"
+    if p.is_dir():
+        raise ValueError(f"load_weights: {p} is a directory; {expected}")
+    with p.open("rb") as f:
+        head = f.read(6)
+    if head == b"\x93NUMPY":
+        raise ValueError(f"load_weights: {p} is a single-array .npy file; {expected}, "
+                         "one array per key (W_in, W_rec, ...)")
+    if not head.startswith(b"PK"):
+        what = "empty" if not head else "not a zip archive (text or another format?)"
+        raise ValueError(f"load_weights: {p} is {what}; {expected}")
+    raw: dict[str, Any] = {}
+    try:
+        with np.load(p, allow_pickle=False) as npz:
+            for key in npz.files:
+                if "/" in key:
+                    continue
+                try:
+                    raw[key] = npz[key]
+                except ValueError as exc:
+                    if key == "dale_ratio":
+                        continue  # PsychRNN's dale_ratio=None: inferred from Dale_rec
+                    raise ValueError(
+                        f"load_weights: {p}: {key!r} is an object array that needs pickle; "
+                        "psychcore never unpickles files"
+                    ) from exc
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"load_weights: {p} is damaged (truncated or corrupt: {exc}); "
+                         f"{expected}") from exc
+    return raw
 
 
 def write_psychrnn_weights(
@@ -360,7 +399,8 @@ def write_psychrnn_weights(
 def psychrnn_weights(params: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
     """The weight arrays found in a PsychRNN parameter dict, or ``None`` if it has none.
 
-    Returns the keys of :data:`PSYCHRNN_KEYS` present in ``params`` as arrays
+    Returns the keys of :data:`PSYCHRNN_KEYS` (and psychcore's other :data:`WEIGHT_KEYS`,
+    as ``Model.get_weights()`` gives them) present in ``params`` as arrays
     (``init_state`` as ``(1, N_rec)``, ``dale_ratio=None`` as NaN), nothing else; it is
     ``None`` when no trainable array (``W_*``, ``b_*``, ``init_state``) is present. Fill the
     rest from a fresh initialisation, as PsychRNN did:
@@ -374,7 +414,7 @@ def psychrnn_weights(params: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
     if not any(k in params for k in REQUIRED_KEYS):
         return None
     out: dict[str, np.ndarray] = {}
-    for key in PSYCHRNN_KEYS:
+    for key in WEIGHT_KEYS:
         if key not in params:
             continue
         value = params[key]
@@ -387,3 +427,47 @@ def psychrnn_weights(params: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
             arr = arr.reshape(1, -1)
         out[key] = arr
     return out
+
+
+def psychrnn_network(
+    params: Mapping[str, Any], spec: ModelSpec | None, weights: Any
+) -> tuple[ModelSpec, Any, dict[str, np.ndarray] | None]:
+    """What ``Model(params)`` builds from a PsychRNN params dict: the spec and initial weights.
+
+    The spec is ``spec`` when given, else :meth:`ModelSpec.from_psychrnn` of ``params`` with
+    unknown keys refused (a misspelt ``dale_raito`` would otherwise build a network without
+    Dale's principle). Initial weights follow PsychRNN's precedence: the ``weights`` argument
+    (psychcore's), else the file of ``load_weights_path`` (PsychRNN ignored the arrays of the
+    dict then; so does this, with a warning), else the arrays of the dict
+    (:func:`psychrnn_weights`), completed from a fresh initialisation as PsychRNN's
+    ``WeightInitializer`` did.
+
+    Args:
+        params: The params dict (task keys and network keys).
+        spec: The spec given to Model, or None.
+        weights: The ``weights`` given to Model, or None.
+
+    Returns:
+        ``(spec, weights, partial)``: the unbound spec, the weights argument or the path to
+        load (None to initialise), and the arrays of the dict to put over the initialisation
+        (None when there are none).
+
+    Raises:
+        ValueError: For unknown, misspelt or refused keys (see ``from_psychrnn``).
+        TypeError: If a weight array of the dict is not numeric.
+    """
+    if spec is None:
+        spec = ModelSpec.from_psychrnn(params, unknown="error", weights_read=True)
+    partial = psychrnn_weights(params)
+    if weights is not None:
+        return spec, weights, None
+    path = params.get("load_weights_path")
+    if path is not None:
+        if partial is not None:
+            warnings.warn(
+                f"the params dict has both load_weights_path and weight arrays "
+                f"{sorted(partial)}; the file is used and the arrays are ignored, as in "
+                "PsychRNN", stacklevel=3,
+            )
+        return spec, path, None
+    return spec, None, partial

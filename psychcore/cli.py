@@ -114,7 +114,7 @@ def build_spec(args: argparse.Namespace) -> Any:
 
     base: dict[str, Any] = {}
     if args.spec:
-        base = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+        base = ModelSpec.from_file(args.spec).to_dict()
     base.update(_key_values(args.spec_option, "--spec-option"))
     for key in ("N_rec", "dale_ratio", "architecture", "rec_noise"):
         value = getattr(args, key)

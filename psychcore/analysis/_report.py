@@ -48,6 +48,7 @@ import numpy as np
 
 from .._checks import describe
 from .._rng import as_generator
+from .._spec_io import read_json_file
 from . import _validate as v
 
 #: Unsigned coherences of the psychometric batch (each with both directions).
@@ -118,12 +119,12 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Any, dict[str, np.ndarray], di
                                 "directory?)")
     weights, spec = load_weights(run / "weights.npz")
     if (run / "spec.json").exists():
-        spec = ModelSpec.from_json((run / "spec.json").read_text(encoding="utf-8"))
+        spec = ModelSpec.from_file(run / "spec.json")
     if spec is None:
         raise ValueError(f"report: {run} has neither spec.json nor weights.json")
     info: dict[str, Any] = {}
     if (run / "run.json").exists():
-        info = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        info = read_json_file(run / "run.json", "the run.json of a psychcore run")
     return spec, weights, info
 
 

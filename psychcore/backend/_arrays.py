@@ -192,7 +192,24 @@ def _array(value: Any, name: str, shape: tuple[int | None, ...], dtype: np.dtype
         label = ", ".join(labels[i] if s is None else str(s) for i, s in enumerate(shape))
         raise ValueError(f"{name} has shape {arr.shape}; expected ({label}) with at least one "
                          "trial and one step")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        kinds = ", ".join(f"{n} {label}" for n, label in (
+            (int(np.isnan(out).sum()), "NaN"), (int(np.isinf(out).sum()), "infinite"),
+        ) if n)
+        converted = f" after conversion to {dtype}" if np.isfinite(arr).all() else ""
+        raise ValueError(f"{name} has {kinds} entries{converted} (first at index {where}); "
+                         f"{name} must be finite")
+    return out
+
+
+def _check_mask(mask: np.ndarray) -> None:
+    negative = int(np.count_nonzero(mask < 0))
+    if negative:
+        raise ValueError(f"mask has {negative} negative entries (min {float(mask.min()):g}); a "
+                         "loss mask weights each output and must be >= 0")
 
 
 def check_batch(
@@ -208,10 +225,15 @@ def check_batch(
     error; with ``spec.rec_noise == 0`` the noise is checked and then ignored (it would be
     scaled by zero).
 
+    A mask that is zero everywhere is accepted here (its loss is 0); tasks refuse one where
+    batches are drawn for training (:func:`psychcore._task.check_training_batch`).
+
     Raises:
         TypeError: For non-numeric arrays.
         ValueError: For shapes that do not fit (naming the array, the expected and the
-            received shape), ``y`` without ``mask``, or noise for a gated network.
+            received shape), NaN or infinite entries in any array (also values too large
+            for ``spec.dtype``), negative mask entries, ``y`` without ``mask``, or noise for a
+            gated network.
     """
     dtype = np.dtype(spec.dtype)
     x = _array(x, "x", (None, None, spec.N_in), dtype)
@@ -220,6 +242,7 @@ def check_batch(
     if y is not None:
         shape = (x.shape[0], x.shape[1], spec.N_out)
         y, mask = _array(y, "y", shape, dtype), _array(mask, "mask", shape, dtype)
+        _check_mask(mask)
     if noise is not None:
         if spec.architecture != "rnn":
             raise ValueError("recurrent noise is defined for architecture 'rnn' only; this "

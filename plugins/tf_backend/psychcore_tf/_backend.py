@@ -10,6 +10,7 @@ last reference.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -37,26 +38,38 @@ def auto_loop(n_steps: int) -> str:
     return "unrolled" if n_steps <= UNROLL_MAX_STEPS else "chunked"
 
 
+_DEVICE_FORMS = ("None (first GPU, else CPU)", "'cpu'", "'gpu'", "'cuda'", "'gpu:N'",
+                 "'cuda:N'", "'/CPU:0'", "'/GPU:N'", "'/device:GPU:N'",
+                 "'/job:localhost/replica:0/task:0/device:GPU:N'")
+_DEVICE_RE = re.compile(r"(?:/job:localhost/replica:0/task:0)?/?(?:device:)?"
+                        r"(cpu|gpu|cuda)(?::(\d+))?", re.IGNORECASE)
+
+
 def resolve_device(tf: Any, device: str | None) -> str:
     """A TensorFlow device string: the first GPU when present (default), else the CPU.
 
-    ``"cpu"``, ``"gpu"``, ``"cuda"``, ``"cuda:1"`` and TensorFlow's own spellings
-    (``"/GPU:0"``) are accepted.
+    Accepted: ``"cpu"``, ``"gpu"``, ``"cuda"``, ``"gpu:1"``, ``"cuda:1"`` and TensorFlow's
+    own local spellings (``"/GPU:0"``, ``"/device:GPU:0"``,
+    ``"/job:localhost/replica:0/task:0/device:GPU:0"``), case-insensitive. Anything else
+    (``"gpu:x"``, ``"tpu"``, a remote ``"/job:worker"``) is refused here: TensorFlow would
+    only fail at the first operation placed on it, with a message that names no argument.
 
     Raises:
         TypeError: If ``device`` is not a string or None.
-        ValueError: If a GPU is requested and TensorFlow sees none (or not that many).
+        ValueError: For a device string of another form, or a GPU that TensorFlow does not
+            see.
     """
+    if device is not None and not isinstance(device, str):
+        raise TypeError(f"device must be a str or None; received {type(device).__name__}")
     gpus = tf.config.list_physical_devices("GPU")
     if device is None:
         return "/GPU:0" if gpus else "/CPU:0"
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str or None; received {type(device).__name__}")
-    kind, _, index = device.strip().lstrip("/").lower().partition(":")
-    kind = "gpu" if kind == "cuda" else kind
-    if kind not in ("cpu", "gpu") or not (index or "0").isdigit():
-        return device
-    index = index or "0"
+    match = _DEVICE_RE.fullmatch(device.strip())
+    if match is None:
+        raise ValueError(f"device {device!r} is not a device the TensorFlow backend can use; "
+                         f"accepted forms: {', '.join(_DEVICE_FORMS)}")
+    kind = "gpu" if match.group(1).lower() == "cuda" else match.group(1).lower()
+    index = match.group(2) or "0"
     if kind == "gpu" and int(index) >= len(gpus):
         raise ValueError(f"device {device!r} requested but TensorFlow sees {len(gpus)} GPU(s); "
                          "use device='cpu' or None")
