@@ -192,7 +192,10 @@ def test_gated_architectures_learn(arch):
     task = _pd(N_batch=64, **kw)
     model = psychcore.Model(task, ModelSpec(N_rec=32, architecture=arch), backend="torch",
                             seed=0)
-    model.train(task, training_iters=300 * 64, learning_rate=1e-2, performance_cutoff=0.95,
+    model.train(task, training_iters=300 * 64, learning_rate=1e-2, performance_cutoff=0.9,
                 verbosity=False)
-    assert model.epoch < 300  # measured: 60 (lstm) and 40 (gru) epochs
-    assert _accuracy(model, type(task), **kw) >= 0.85  # measured: 0.92 and 0.89
+    assert model.epoch < 300  # measured: 30 (lstm) and 70 (gru) epochs
+    # the cutoff is judged on a fixed 512-trial validation set, so a stop at 0.9 means 0.9 on
+    # fresh trials too (measured: 0.933 and 0.935; with PsychRNN's one-batch decisions the same
+    # networks stopped "at 0.95" with 0.92 and 0.89)
+    assert _accuracy(model, type(task), **kw) >= 0.9
