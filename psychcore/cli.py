@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 from . import _plugins
-from ._run import PsychcoreError
 
 EXIT_CODES = """\
 exit status:
@@ -452,6 +451,8 @@ _INPUT_ERRORS = (ValueError, TypeError, LookupError, FileExistsError, FileNotFou
 
 
 def _describe(exc: BaseException) -> str:
+    from ._run import PsychcoreError
+
     if isinstance(exc, OSError) and exc.strerror and exc.filename and not isinstance(
             exc, PsychcoreError):
         return f"{exc.filename}: {exc.strerror}"
@@ -460,6 +461,8 @@ def _describe(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``psychcore`` command; returns the exit status (see EXIT_CODES)."""
+    from ._run import PsychcoreError  # imported here, as every command imports its modules
+
     _quiet_frameworks()
     parser = build_parser()
     args = parser.parse_args(argv)
