@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ._training import (
     TrainingOptions,
     stream_seed,
     train_loop,
+    training_source,
 )
 from ._weights import (
     load_weights,
@@ -148,6 +149,11 @@ class Model:
         self._resumed_from: Path | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
         self._pending_init_time = time.perf_counter() - start
+        #: ``f(epoch, losses, loss_epochs) -> dict`` stored as a checkpoint's ``extra`` when
+        #: one is written (train_run keeps its metrics rows there); ``resumed_extra`` is the
+        #: ``extra`` of the checkpoint this model was rebuilt from.
+        self.checkpoint_extra: Callable[[int, list, list], dict] | None = None
+        self.resumed_extra: dict[str, Any] = {}
 
     # -------------------------------------------------------------- training
     def train(
@@ -228,6 +234,15 @@ class Model:
         )
         if options.save_weights_path is not None:
             self._check_free(options.save_weights_path)
+        if options.training_weights_path is not None:  # every snapshot path, before step 1
+            prefix, every = options.training_weights_path, options.save_training_weights_epoch
+            first, _ = training_source(task_or_curriculum, options.curriculum)
+            last = self.epoch + -(-options.training_iters // first.N_batch)
+            for epoch in range((self.epoch // every + 1) * every, last + 1, every):
+                self._check_free(f"{prefix}{epoch}")
+            if not Path(f"{prefix}0").parent.is_dir():
+                raise FileNotFoundError(f"directory {Path(f'{prefix}0').parent} of the weight "
+                                        f"snapshots {prefix}<epoch> does not exist")
         ckpt = options.checkpoint_path
         if ckpt is not None and checkpoint_exists(ckpt) and self._resumed_from != Path(ckpt):
             raise FileExistsError(
@@ -373,6 +388,8 @@ class Model:
         batch_rng_state: dict[str, Any],
         curriculum: Curriculum | None,
     ) -> Path:
+        extra = ({} if self.checkpoint_extra is None
+                 else self.checkpoint_extra(epoch, list(losses), list(loss_epochs)))
         return Checkpoint(
             weights=self.get_weights(),
             training_state=self.backend.get_training_state(),
@@ -383,7 +400,7 @@ class Model:
             batch_rng_state=batch_rng_state,
             optimizer=_jsonable_optimizer(self._optimizer_config),
             curriculum=None if curriculum is None else curriculum.state_dict(),
-            extra={"validation_seed": self.validation_seed},
+            extra={**extra, "validation_seed": self.validation_seed},
         ).save(path)
 
     @classmethod
@@ -424,6 +441,7 @@ class Model:
         if curriculum is not None and ck.curriculum is not None:
             curriculum.load_state_dict(ck.curriculum)
         model._resumed_from = Path(path)
+        model.resumed_extra = dict(ck.extra)
         return model
 
     # -------------------------------------------------------------- PsychRNN's names

@@ -255,17 +255,24 @@ class ValidationSets:
 
     The set of curriculum stage ``k`` (``k = 0`` without a curriculum) is
     ``task.get_trial_batch(numpy.random.default_rng([seed, k]), N_batch=trials)``: its own
-    stream, independent of the training batches, and the same after a resume.
+    stream, independent of the training batches, and the same after a resume. For networks
+    with recurrent noise the set comes with its own standard normals (from
+    ``default_rng([seed, k, 1])``), so judging a network never draws from the training noise
+    and gives the same number every time for the same weights.
 
     Args:
         trials: Trials per set (positive).
         seed: The validation stream's seed (a non-negative int).
     """
 
+    #: Noise arrays up to this many bytes are kept; larger ones are drawn again when needed.
+    KEEP_NOISE_BYTES = 64 * 2**20
+
     def __init__(self, trials: int, seed: int) -> None:
         self.trials = int(trials)
         self.seed = int(seed)
         self._sets: dict[int, tuple[Task, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._noise: dict[tuple[int, int], np.ndarray] = {}
 
     def get(self, task: Task, stage: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(x, y, mask)`` of the validation set of ``task`` at curriculum ``stage``."""
@@ -274,7 +281,30 @@ class ValidationSets:
             rng = np.random.default_rng([self.seed, stage])
             x, y, mask, _ = task.get_trial_batch(rng, N_batch=self.trials)
             cached = self._sets[stage] = (task, (x, y, mask))
+            self._noise = {k: v for k, v in self._noise.items() if k[0] != stage}
         return cached[1]
+
+    def noise(self, spec: Any, x: np.ndarray, stage: int = 0) -> np.ndarray | None:
+        """The set's recurrent-noise standard normals for a network of ``spec`` (None when the
+        network has none)."""
+        if not spec.rec_noise or spec.architecture != "rnn":
+            return None
+        key = (stage, int(spec.N_rec))
+        if key in self._noise:
+            return self._noise[key]
+        shape = (x.shape[0], x.shape[1], int(spec.N_rec))
+        noise = np.random.default_rng([self.seed, stage, 1]).standard_normal(shape)
+        if noise.nbytes <= self.KEEP_NOISE_BYTES:
+            self._noise[key] = noise
+        return noise
+
+    def evaluate(self, backend: Backend, task: Task, stage: int = 0
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(x, y, mask, outputs)``: the set of ``task`` at ``stage`` and the network's
+        outputs on it, with the set's own noise."""
+        x, y, mask = self.get(task, stage)
+        out, _ = backend.forward(x, self.noise(backend.spec, x, stage))
+        return x, y, mask, out
 
 
 def stream_seed(rng: np.random.Generator) -> int:
@@ -438,14 +468,15 @@ class _Run:
         self.curriculum_done = False
         self.validation: ValidationSets | None = None
 
-    def _test_batch(self, task: Task, curriculum: Curriculum | None,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The batch a decision is made on: the task's validation set, or (PsychRNN's way,
-        ``validation_trials=0``) a fresh batch from the batch generator."""
+    def _judged(self, backend: Backend, task: Task, curriculum: Curriculum | None,
+                rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """``(x, y, mask, outputs)`` a decision is made on: the task's validation set, or
+        (PsychRNN's way, ``validation_trials=0``) a fresh batch from the batch generator."""
         if self.validation is not None:
-            return self.validation.get(task, curriculum.stage if curriculum is not None else 0)
+            stage = curriculum.stage if curriculum is not None else 0
+            return self.validation.evaluate(backend, task, stage)
         x, y, mask, _ = task.get_trial_batch(rng)
-        return x, y, mask
+        return x, y, mask, backend.forward(x)[0]
 
     def after_step(self, backend: Backend, task: Task, curriculum: Curriculum | None,
                    rng: np.random.Generator, loss: float, hooks: LoopHooks) -> bool:
@@ -464,8 +495,7 @@ class _Run:
                 print(f"Iter {epoch * task.N_batch}, Minibatch Loss= {loss:.6f}")
         stop = False
         if curriculum is not None and epoch % curriculum.metric_epoch == 0:
-            xb, yb, mb = self._test_batch(task, curriculum, rng)
-            out, _ = backend.forward(xb)
+            xb, yb, mb, out = self._judged(backend, task, curriculum, rng)
             if curriculum.metric_test(xb, yb, mb, out, epoch, self.all_losses, verbose):
                 if hooks.stage_passed is not None:
                     hooks.stage_passed(curriculum.history[-1])
@@ -477,8 +507,7 @@ class _Run:
         if p.training_weights_path is not None and epoch % p.save_training_weights_epoch == 0:
             hooks.snapshot(f"{p.training_weights_path}{epoch}")
         if p.performance_cutoff is not None and epoch % p.loss_epoch == 0:
-            xb, yb, mb = self._test_batch(task, curriculum, rng)
-            out, _ = backend.forward(xb)
+            xb, yb, mb, out = self._judged(backend, task, curriculum, rng)
             if p.performance_measure is None:
                 self.performance = checked_accuracy(task, task.accuracy_function(yb, out, mb))
             else:

@@ -3,6 +3,9 @@
 - ``psychcore plugins``: installed plugins, their versions and what each provides;
 - ``psychcore tasks``: installed tasks with a one-line description;
 - ``psychcore train TASK``: train one network into a run directory (see ``psychcore._run``);
+  ``--resume`` continues it (options not given are the run's; only ``--iters``, the new
+  total, ``--performance-cutoff``, ``--checkpoint-epoch``, ``--device`` and ``--no-progress``
+  may differ); Ctrl-C or SIGTERM stop after the current step and save;
 - ``psychcore repro TASK``: train one spec on several backends from identical numbers and
   compare them (see ``psychcore._repro``); exit 0 within tolerance, 1 otherwise, 2 on bad input;
 - ``psychcore report RUN_DIR``: the analysis figures of a run as PNG with an ``index.html``
@@ -14,6 +17,16 @@
   interrupted.
 - ``psychcore sweep-report DIR --metric M --x AXIS``: a metric against a swept axis, mean ± SEM
   over seeds, as a figure and a CSV of the numbers plotted.
+
+Exit status (:data:`EXIT_CODES`, also in ``psychcore --help``): 0 success; 1 training or a
+check failed (training diverged, a file could not be written, a mismatch, a failed figure or
+sweep run); 2 bad input or usage (options, files, names, plugins, a run directory in use,
+existing, or differing from the options given with ``--resume``); 3 an internal error (a bug:
+the traceback is printed with a request to report it); 130 interrupted by Ctrl-C (SIGINT);
+143 terminated by SIGTERM (a run is saved in both cases). Every error is one line,
+``psychcore: error: ...``, naming the file or argument; ``psychcore --debug COMMAND`` (or
+``PSYCHCORE_DEBUG=1``) adds the traceback. A run directory that failed or was interrupted
+says so in its ``run.json`` (``status``, ``message``, ``error``).
 """
 
 from __future__ import annotations
@@ -23,11 +36,46 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import _plugins
+
+EXIT_CODES = """\
+exit status:
+  0    success
+  1    training or a check failed: training diverged (NaN loss), a file could not be
+       written (disk full), `repro` found a mismatch, a `report` figure or a sweep run failed
+  2    bad input or usage: an option, a file, a task or plugin name, a run directory that
+       is in use, exists already, or differs from the options given with --resume
+  3    internal error: a bug in psychcore or a plugin (the traceback is printed; report it)
+  130  interrupted by Ctrl-C (SIGINT); a run is saved: continue it with --resume
+  143  terminated (SIGTERM, e.g. by a cluster scheduler); saved, as for 130
+Errors print one line, `psychcore: error: ...`; --debug (or PSYCHCORE_DEBUG=1) adds the
+traceback."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer; received {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; received {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number; received {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number; received {text}")
+    return value
 
 
 def _quiet_frameworks() -> None:
@@ -108,8 +156,8 @@ def _key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
-def build_spec(args: argparse.Namespace) -> Any:
-    """The ModelSpec from ``--spec FILE`` and ``-s KEY=VALUE`` options."""
+def _spec_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ModelSpec fields that ``--spec FILE``, ``-s KEY=VALUE`` and ``--N-rec``... give."""
     from ._spec import ModelSpec
 
     base: dict[str, Any] = {}
@@ -120,34 +168,89 @@ def build_spec(args: argparse.Namespace) -> Any:
         value = getattr(args, key)
         if value is not None:
             base[key] = value
-    return ModelSpec.from_dict(base)
+    return base
+
+
+def build_spec(args: argparse.Namespace) -> Any:
+    """The ModelSpec from ``--spec FILE`` and ``-s KEY=VALUE`` options."""
+    from ._spec import ModelSpec
+
+    return ModelSpec.from_dict(_spec_options(args))
+
+
+def _recorded(out: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run directory's ``run.json`` and its spec (without the task-bound keys)."""
+    from ._run import RunDirectoryError, check_run_directory
+
+    check_run_directory(out, resume=True)
+    try:
+        info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        spec = (json.loads((out / "spec.json").read_text(encoding="utf-8"))
+                if (out / "spec.json").exists() else {})  # killed before writing it
+    except (OSError, ValueError) as exc:
+        raise RunDirectoryError(f"cannot read the run in {out}: {exc}") from None
+    if not isinstance(info, dict) or not isinstance(spec, dict):
+        raise RunDirectoryError(f"{out}: run.json or spec.json is not a JSON object")
+    return info, {k: v for k, v in spec.items() if k not in ("N_in", "N_out", "dt", "tau")}
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ._run import train_run
+    from ._run import ResumeMismatchError, UsageError, train_run
+    from ._spec import ModelSpec
 
     if args.resume and args.out is None:
         raise ValueError("--resume needs --out, the run directory to continue")
-    task = _plugins.build_task(args.task, _key_values(args.task_param, "--task-param"),
-                               seed=args.seed)
-    spec = build_spec(args)
+    explicit_params = _key_values(args.task_param, "--task-param")
+    # validates the task's name and the explicit -t options
+    task = _plugins.build_task(args.task, explicit_params, seed=args.seed)
+    if args.resume:  # every option not given is the run's
+        info, recorded_spec = _recorded(args.out)
+        training = info.get("training") or {}
+        for name, key, default in (("seed", "seed", 0), ("backend", "backend", None)):
+            if getattr(args, name) is None:
+                setattr(args, name, info.get(key, default))
+        for name in ("learning_rate", "loss_epoch"):
+            if getattr(args, name) is None:
+                setattr(args, name, training.get(name))
+        if args.iters is None:
+            args.iters = training.get("training_iters")
+        task = _plugins.build_task(args.task, {**(info.get("task_params") or {}),
+                                               **explicit_params},
+                                   seed=args.seed, ignore_unknown=True)
+        spec = ModelSpec.from_dict({**recorded_spec, **_spec_options(args)})
+    else:
+        spec = build_spec(args)
+    for name, default in (("seed", 0), ("learning_rate", 1e-3), ("loss_epoch", 10),
+                          ("iters", 50000)):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     # the backend's name is recorded (run.json, the directory name): resolve the default here
     backend = _plugins.resolve_backend(args.backend)
     out = args.out or Path("runs") / f"{Path(args.task).stem.split(':')[-1]}-" \
         f"{backend}-seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    result = train_run(
-        task, spec, out, backend=backend, seed=args.seed, resume=args.resume,
-        training_iters=args.iters, learning_rate=args.learning_rate,
-        loss_epoch=args.loss_epoch, checkpoint_epoch=args.checkpoint_epoch,
-        performance_cutoff=args.performance_cutoff, device=args.device,
-        progress=None if args.progress else False, task_name=args.task,
-    )
+    try:
+        result = train_run(
+            task, spec, out, backend=backend, seed=args.seed, resume=args.resume,
+            training_iters=args.iters, learning_rate=args.learning_rate,
+            loss_epoch=args.loss_epoch, checkpoint_epoch=args.checkpoint_epoch,
+            performance_cutoff=args.performance_cutoff, device=args.device,
+            progress=None if args.progress else False, task_name=args.task,
+        )
+    except ResumeMismatchError as exc:
+        raise UsageError(
+            f"--resume: these options differ from the run's: {', '.join(exc.differences)} "
+            f"(only --iters, --performance-cutoff, --checkpoint-epoch, --device and "
+            f"--no-progress may change)") from None
     acc = "n/a" if result.accuracy is None else f"{result.accuracy:.4f}"
     loss = "n/a" if result.final_loss is None else f"{result.final_loss:.6g}"
-    status = "interrupted, saved" if result.interrupted else "finished"
-    print(f"{status}: {result.epochs} steps, final loss {loss}, validation accuracy {acc}, "
+    if result.interrupted:
+        print(f"interrupted{f' by {result.signal}' if result.signal else ''}, saved: "
+              f"{result.epochs} steps, final loss {loss}; run directory {result.path}\n"
+              f"continue it with: psychcore train {args.task} --out {result.path} --resume")
+        return 143 if result.signal == "SIGTERM" else 130
+    print(f"finished: {result.epochs} steps, final loss {loss}, validation accuracy {acc}, "
           f"{result.training_time:.1f} s training; run directory {result.path}")
-    return 130 if result.interrupted else 0
+    return 0
 
 
 def _cmd_repro(args: argparse.Namespace) -> int:
@@ -181,12 +284,12 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", metavar="FILE", help="ModelSpec JSON file")
     p.add_argument("-s", "--spec-option", action="append", metavar="KEY=VALUE",
                    help="ModelSpec field (JSON value), e.g. -s autapses=false -s L2_rec=0.01")
-    p.add_argument("--N-rec", dest="N_rec", type=int, help="recurrent units")
+    p.add_argument("--N-rec", dest="N_rec", type=_positive_int, help="recurrent units")
     p.add_argument("--dale-ratio", type=float, help="fraction of excitatory units")
     p.add_argument("--architecture", choices=("rnn", "lstm", "gru"))
     p.add_argument("--rec-noise", type=float, help="recurrent noise")
-    p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--loss-epoch", type=int, default=10, help="record every N steps")
+    p.add_argument("--learning-rate", type=_positive_float, default=1e-3)
+    p.add_argument("--loss-epoch", type=_positive_int, default=10, help="record every N steps")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -260,12 +363,24 @@ def _cmd_sweep_report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with psychcore's error format: ``psychcore: error: ...`` and exit status 2,
+    the same as for every other bad input (argparse's own is ``psychcore train: error:``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"psychcore: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``psychcore`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="psychcore",
         description="Train biologically constrained RNNs on cognitive tasks.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of every error (also PSYCHCORE_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     p = sub.add_parser("plugins", help="list installed plugins and what each provides")
@@ -277,23 +392,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend",
                    help="backend name (default: $PSYCHCORE_BACKEND, else the only installed "
                         "backend; see `psychcore plugins`)")
-    p.add_argument("--iters", type=int, default=50000, help="training trials (default 50000)")
-    p.add_argument("--checkpoint-epoch", type=int, default=100)
+    p.add_argument("--iters", type=_positive_int,
+                   help="training trials, in all (default 50000; on --resume, the run's)")
+    p.add_argument("--checkpoint-epoch", type=_positive_int, default=100,
+                   help="checkpoint every N steps (default 100)")
     p.add_argument("--performance-cutoff", type=float,
                    help="stop when the task's accuracy reaches this value")
     p.add_argument("--device", help="backend device, e.g. cpu or cuda")
     p.add_argument("--out", type=Path, help="run directory (must not exist)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out; options not given are the run's, and only "
+                        "--iters (the new total), --performance-cutoff, --checkpoint-epoch, "
+                        "--device and --no-progress may differ from them")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
-    p.set_defaults(func=_cmd_train)
+    # None: not given (on --resume, the run's value; otherwise the default)
+    p.set_defaults(func=_cmd_train, seed=None, learning_rate=None, loss_epoch=None)
     p = sub.add_parser("repro", help="train on several backends from identical numbers and "
                                      "compare (exit 0 when they agree)")
     _add_network_options(p)
     p.add_argument("--backends",
                    help="comma-separated backend names, the first the reference (default: "
                         "every installed backend that can run here)")
-    p.add_argument("--iters", type=int, default=200, help="Adam steps per backend (default 200)")
+    p.add_argument("--iters", type=_positive_int, default=200,
+                   help="Adam steps per backend (default 200)")
     p.add_argument("--float64", action="store_true", help="run in float64 (tolerance 1e-9)")
     p.add_argument("--sync-every", type=int, default=1, metavar="N",
                    help="every N steps, restart every backend from the first one's weights and "
@@ -346,16 +468,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exceptions caused by input (options, files, names, plugins): exit 2.
+_INPUT_ERRORS = (ValueError, TypeError, LookupError, FileExistsError, FileNotFoundError,
+                 NotADirectoryError, IsADirectoryError, PermissionError, ImportError)
+
+
+def _describe(exc: BaseException) -> str:
+    from ._run import PsychcoreError
+
+    if isinstance(exc, OSError) and exc.strerror and exc.filename and not isinstance(
+            exc, PsychcoreError):
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``psychcore`` command; returns the exit status."""
+    """Entry point of the ``psychcore`` command; returns the exit status (see EXIT_CODES)."""
+    from ._run import PsychcoreError  # imported here, as every command imports its modules
+
     _quiet_frameworks()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    debug = args.debug or os.environ.get("PSYCHCORE_DEBUG", "") not in ("", "0")
     try:
         return int(args.func(args))
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError, ImportError) as exc:
-        print(f"psychcore: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("psychcore: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one error boundary of the command line
+        if isinstance(exc, PsychcoreError):
+            code = exc.exit_code
+        elif isinstance(exc, _INPUT_ERRORS):
+            code = 2
+        elif isinstance(exc, FloatingPointError | OSError | MemoryError) \
+                or type(exc).__name__ == "OutOfMemoryError":
+            code = 1
+        else:
+            traceback.print_exc()
+            print(f"psychcore: internal error: {type(exc).__name__}: {exc}\n"
+                  "This is a bug in psychcore or a plugin; please report it with the "
+                  "traceback above and the command you ran.", file=sys.stderr)
+            return 3
+        if debug:
+            traceback.print_exc()
+        print(f"psychcore: error: {_describe(exc)}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,7 +50,6 @@ from psychcore.cli import main  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "troubleshooting.md"
 SIGN = f"{Path(__file__).parent / 'sign_task.py'}:Sign"
-A_BRANCH = "engineer A's branch (CLI error boundary and run directories)"
 
 
 @dataclass(frozen=True)
@@ -446,7 +445,7 @@ CASES: list[Case] = [
          "its weights alone ...; choose a smaller N_rec",
          argv=lambda t: train("--N-rec", "1000000")(t)),
     Case("cli-n-rec-zero", "psychcore train ... --N-rec 0",
-         "psychcore: error: ModelSpec: N_rec must be a positive int; received 0",
+         "psychcore: error: argument --N-rec: must be a positive integer; received 0",
          argv=train("--N-rec", "0")),
     Case("cli-dale-ratio-zero", "psychcore train ... --dale-ratio 0",
          "psychcore: error: ModelSpec: dale_ratio must satisfy 0 < dale_ratio <= 1; received 0. "
@@ -485,7 +484,7 @@ CASES: list[Case] = [
          "psychcore: error: seed must be a non-negative integer; received -1",
          argv=train("--seed", "-1")),
     Case("cli-learning-rate-negative", "psychcore train ... --learning-rate -1",
-         "psychcore: error: learning_rate must be a positive number; received -1.0",
+         "psychcore: error: argument --learning-rate: must be a positive number; received -1",
          argv=train("--learning-rate", "-1")),
     Case("cli-cutoff-nan", "psychcore train ... --performance-cutoff nan",
          "psychcore: error: performance_cutoff must be a finite number; received nan",
@@ -500,22 +499,27 @@ CASES: list[Case] = [
          "psychcore: error: .../run.json (the run.json of a psychcore run) is not valid JSON: "
          "Expecting property name enclosed in double quotes at line 1, column 2",
          argv=run_dir_with_bad_run_json),
-    # -- engineer A's cases: flipped by the merge ------------------------------------------
-    Case("cli-iters-negative", "psychcore train ... --iters -5", "psychcore: error: ...--iters...",
-         argv=train("--iters", "-5"), xfail=A_BRANCH),
-    Case("cli-iters-zero", "psychcore train ... --iters 0", "psychcore: error: ...--iters...",
-         argv=train("--iters", "0"), xfail=A_BRANCH),
-    Case("cli-out-file", "psychcore train ... --out FILE", "psychcore: error: ...--out...",
-         argv=lambda t: train("--out", str(write(t / "file", "x")))(t), xfail=A_BRANCH),
+    # -- run directories and training ------------------------------------------------------
+    Case("cli-iters-negative", "psychcore train ... --iters -5",
+         "psychcore: error: argument --iters: must be a positive integer; received -5",
+         argv=train("--iters", "-5")),
+    Case("cli-iters-zero", "psychcore train ... --iters 0",
+         "psychcore: error: argument --iters: must be a positive integer; received 0",
+         argv=train("--iters", "0")),
+    Case("cli-out-file", "psychcore train ... --out FILE",
+         "psychcore: error: run directory ...file is a file, not a directory",
+         argv=lambda t: train("--out", str(write(t / "file", "x")))(t)),
     Case("cli-out-read-only", "psychcore train ... --out in a read-only directory",
-         "psychcore: error: ...--out...", argv=read_only_out, xfail=A_BRANCH),
+         "psychcore: error: cannot write the run directory /proc/psychcore-run: /proc is not "
+         "writable...", argv=read_only_out),
     Case("cli-cutoff-no-accuracy", "psychcore train TASK --performance-cutoff 0.9 with a task "
-         "that defines no accuracy_function", "psychcore: error: ...accuracy_function...",
-         argv=no_accuracy_task, xfail=A_BRANCH),
+         "that defines no accuracy_function", "psychcore: error: a performance cutoff needs the "
+         "task's accuracy; task ... has no accuracy_function",
+         argv=no_accuracy_task),
     Case("cli-learning-rate-diverges", "psychcore train ... --backend torch --learning-rate 1e6",
-         "psychcore: error: ...learning rate...",
-         argv=lambda t: train("--learning-rate", "1e6", "--iters", "640", backend="torch")(t),
-         xfail=A_BRANCH),
+         "psychcore: error: training diverged: the loss became nan at epoch 2; lower the "
+         "learning rate...", exit_code=1,
+         argv=lambda t: train("--learning-rate", "1e6", "--iters", "640", backend="torch")(t)),
 ]
 
 
@@ -555,8 +559,7 @@ def test_table_is_well_formed() -> None:
     for c in CASES:
         assert (c.api is None) != (c.argv is None), c.id
         assert c.api is None or c.error is not None, c.id
-    own = [c for c in CASES if c.xfail != A_BRANCH]
-    assert len(own) >= 60 and sum(c.argv is not None for c in own) >= 20
+    assert len(CASES) >= 60 and sum(c.argv is not None for c in CASES) >= 20
 
 
 # ------------------------------------------------------------------------- the page
