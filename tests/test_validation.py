@@ -40,16 +40,28 @@ def test_the_cutoff_decides_on_one_fixed_set_of_the_given_size():
     assert all(np.array_equal(b, measure.batches[0]) for b in measure.batches)
 
 
-def test_validation_draws_leave_the_training_batches_alone():
-    # (without recurrent noise: a validation forward pass draws the backend's noise, as the
-    # test batches of PsychRNN's way do)
-    quiet = SPEC.replace(rec_noise=0.0)
-    plain, judged = model(spec=quiet), model(spec=quiet)
+def test_validation_draws_leave_the_training_batches_and_noise_alone():
+    # the validation sets have their own recurrent noise: judging a noisy network draws
+    # neither batches nor noise from training's generators
+    plain, judged = model(), model()
     plain.train(Sign(), training_iters=16 * 20, loss_epoch=5, verbosity=False)
     judged.train(Sign(), training_iters=16 * 20, loss_epoch=5, verbosity=False,
                  performance_cutoff=0.999, performance_measure=Recorder())
     assert plain.losses == judged.losses
     assert plain.batch_rng.bit_generator.state == judged.batch_rng.bit_generator.state
+
+
+def test_the_same_weights_are_judged_the_same_every_time():
+    values = []
+
+    def measure(x, y, mask, output, epoch, losses, verbosity):
+        values.append(float(np.abs(output).sum()))
+        return 0.0
+
+    frozen = model()
+    frozen.train(Sign(), training_iters=16 * 10, loss_epoch=5, verbosity=False,
+                 learning_rate=1e-12, performance_cutoff=0.999, performance_measure=measure)
+    assert len(values) == 2 and values[0] == pytest.approx(values[1], rel=1e-9)
 
 
 def test_zero_keeps_psychrnns_fresh_training_batches():
