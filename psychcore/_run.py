@@ -11,7 +11,8 @@
 - ``checkpoint.npz``/``.json``: the latest resumable checkpoint; it also holds the metrics rows
   up to its epoch, so ``metrics.csv`` is rebuilt from it on resume and a kill at any instant
   never leaves the two disagreeing;
-- ``metrics.csv``: epoch, trials, loss, accuracy (on a fixed validation batch), stage, time;
+- ``metrics.csv``: epoch, trials, loss, accuracy (on the run task's fixed validation set, the
+  one the performance cutoff decides on), stage, time;
 - ``training.png``: loss and accuracy against trials (when matplotlib is installed).
 
 An existing directory is never overwritten; ``resume=True`` continues it from its checkpoint
@@ -53,6 +54,8 @@ from ._task import Task, checked_accuracy
 from ._training import TrainingOptions, TrainStatus, ValidationSets
 
 METRIC_FIELDS = ("epoch", "trials", "loss", "accuracy", "stage", "elapsed_s")
+#: Key of the run's own task's validation set when a curriculum's stages use keys 0, 1, ...
+RUN_TASK_SET = 2**31
 LOCK_FILE = ".psychcore.lock"
 HOLDER_FILE = ".psychcore.lock.json"
 #: Options that may differ when a run is resumed (every other recorded one must match).
@@ -644,14 +647,16 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
                     sys.stderr.isatty() if o["progress"] is None else o["progress"])
     start = time.perf_counter()
 
-    def accuracy(final: bool = False) -> float | None:
+    # metrics.csv judges the run's own task throughout, also while a curriculum trains on
+    # easier stages (so trials_to_criterion measures the target task): without a curriculum
+    # on the very set the cutoff decides on (key 0), with one on a set of its own
+    own_key = 0 if curriculum is None else RUN_TASK_SET
+
+    def accuracy() -> float | None:
         if not has_accuracy:
             return None
-        current, stage = task, 0
-        if curriculum is not None and not final:
-            current, stage = curriculum.current_task, curriculum.stage
-        _, yv, mv, out = sets.evaluate(model.backend, current, stage)
-        return checked_accuracy(current, current.accuracy_function(yv, out, mv))
+        _, yv, mv, out = sets.evaluate(model.backend, task, own_key)
+        return checked_accuracy(task, task.accuracy_function(yv, out, mv))
 
     def record(epoch: int, trials: int, loss: float, stage: int | None) -> None:
         """Append the metrics row of ``epoch`` unless it is there (a checkpoint wrote it)."""
@@ -712,7 +717,7 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
     if model.epoch > start_epoch or from_checkpoint:
         _write_metrics(out / "metrics.csv", rows)
     plotted = bool(rows) and not interrupted and plot_metrics(rows, out / "training.png")
-    final_acc = accuracy(final=True)
+    final_acc = accuracy()
     signame = stop.name if interrupted else None
     message = None
     if interrupted:

@@ -384,9 +384,9 @@ def test_the_examples_are_valid():
     assert sorted({r.seed for r in runs}) == list(range(10))
     cur = next(r.curriculum for r in runs if r.curriculum is not None)
     assert [s["coherence"] for s in cur["stages"]] == [0.7, 0.5, 0.3, 0.1]
-    assert cur["thresholds"] == [0.9, 0.9, 0.9, 0.95]
+    assert cur["thresholds"] == [0.9, 0.9, 0.9, 0.9]
     assert runs[0].task_params["coherence"] == 0.1 and full.criterion_value == 0.9
-    assert runs[0].training["performance_cutoff"] == 0.95
+    assert runs[0].training["performance_cutoff"] == 0.9
 
 
 def test_the_sweep_waits_for_queued_runs_that_have_not_started(tmp_path, monkeypatch):
