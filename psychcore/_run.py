@@ -274,7 +274,8 @@ def _is_empty(out: Path) -> bool:
 
 # ------------------------------------------------------------------ stop signals
 class _StopSignals:
-    """SIGINT and SIGTERM, while active, only ask training to stop after the current step.
+    """SIGINT and SIGTERM (and a sweep worker's SIGUSR1), while active, only ask training to
+    stop after the current step.
 
     Handlers are installed only in the main thread and only over the default ones (an
     application's own handlers, or SIGINT ignored in a sweep's workers, are left alone).
@@ -293,6 +294,11 @@ class _StopSignals:
         for sig, default in ((signal.SIGINT, signal.default_int_handler),
                              (signal.SIGTERM, signal.SIG_DFL)):
             if signal.getsignal(sig) is default:
+                self._old[sig] = signal.signal(sig, self._handle)
+        # a handler that marks itself as a request to stop (a sweep worker's SIGUSR1) is
+        # deferred the same way, so a stopped sweep never cuts a step in two
+        for sig in (getattr(signal, "SIGUSR1", None),):
+            if sig is not None and getattr(signal.getsignal(sig), "psychcore_stop", False):
                 self._old[sig] = signal.signal(sig, self._handle)
         return self
 

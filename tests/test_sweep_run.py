@@ -292,3 +292,39 @@ def test_in_process_runs_and_a_curriculum(tmp_path):
     assert stages("seed=0,curriculum=none") == {""}
     info = json.loads((tmp_path / "seed=0,curriculum=none" / "run.json").read_text())
     assert info["training"]["performance_cutoff"] == 0.9
+
+
+def _metrics(run_dir: Path) -> list[dict[str, str]]:
+    with (run_dir / "metrics.csv").open(newline="") as fh:
+        return [{k: v for k, v in r.items() if k != "elapsed_s"} for r in csv.DictReader(fh)]
+
+
+def test_ctrl_c_stops_runs_after_a_step_and_the_resumed_sweep_is_exact(tmp_path):
+    """Ctrl-C reaches the sweep's process group; its workers stop their runs after the step in
+    progress (SIGUSR1, deferred by train_run), save them as interrupted, and the rerun
+    continues each from its checkpoint to the metrics of an uninterrupted sweep."""
+    path = description(tmp_path, iters=480)  # 60 steps, a checkpoint every 5
+    reference = run_sweep(Sweep.from_file(path), tmp_path / "ref", workers=2, progress=False)
+    assert reference.ok
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "psychcore.cli", "sweep", str(path), "--out", str(out),
+         "--workers", "2", "--no-progress"],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*/checkpoint.npz")):
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no run wrote a checkpoint in 240 s"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    stopped = [p.parent for p in out.glob("*/run.json")
+               if json.loads(p.read_text())["status"] == "interrupted"]
+    assert stopped, "no run was saved as interrupted"
+    for run_dir in stopped:
+        assert "interrupted by SIGUSR1" in json.loads((run_dir / "run.json").read_text())[
+            "message"]
+    assert run_sweep(Sweep.from_file(path), out, workers=2, progress=False).ok
+    for run_dir in sorted((tmp_path / "ref").glob("*/metrics.csv")):
+        name = run_dir.parent.name
+        assert _metrics(out / name) == _metrics(run_dir.parent), name

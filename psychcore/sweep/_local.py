@@ -30,6 +30,10 @@ def _stop_handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
+# train_run defers a handler so marked: the run stops after its current step and saves
+_stop_handler.psychcore_stop = True  # type: ignore[attr-defined]
+
+
 def _worker_main(conn: Connection) -> None:
     """Worker loop: receive a payload, run it, send back the result; None stops.
 
