@@ -232,17 +232,16 @@ class Model:
             checkpoint_path=checkpoint_path, checkpoint_epoch=checkpoint_epoch,
             callback=callback, validation_trials=validation_trials,
         )
+        # every output path is checked before the first step, not when training reaches it
         if options.save_weights_path is not None:
-            self._check_free(options.save_weights_path)
-        if options.training_weights_path is not None:  # every snapshot path, before step 1
+            self._check_free(options.save_weights_path, "save_weights_path")
+        if options.training_weights_path is not None:
             prefix, every = options.training_weights_path, options.save_training_weights_epoch
             first, _ = training_source(task_or_curriculum, options.curriculum)
             last = self.epoch + -(-options.training_iters // first.N_batch)
+            self._check_free(f"{prefix}0", "training_weights_path", exists=False)
             for epoch in range((self.epoch // every + 1) * every, last + 1, every):
-                self._check_free(f"{prefix}{epoch}")
-            if not Path(f"{prefix}0").parent.is_dir():
-                raise FileNotFoundError(f"directory {Path(f'{prefix}0').parent} of the weight "
-                                        f"snapshots {prefix}<epoch> does not exist")
+                self._check_free(f"{prefix}{epoch}", "training_weights_path")
         ckpt = options.checkpoint_path
         if ckpt is not None and checkpoint_exists(ckpt) and self._resumed_from != Path(ckpt):
             raise FileExistsError(
@@ -321,10 +320,16 @@ class Model:
 
     # -------------------------------------------------------------- files
     @staticmethod
-    def _check_free(path: str | os.PathLike) -> None:
+    def _check_free(path: str | os.PathLike, option: str = "path", *,
+                    exists: bool = True) -> None:
+        """Refuse a weights path whose directory is missing, or (``exists``) whose file is
+        there already (naming the ``option`` it came from)."""
         base = Path(path)
         npz = base if base.suffix == ".npz" else base.with_name(base.name + ".npz")
-        if npz.exists():
+        if not npz.parent.is_dir():
+            raise FileNotFoundError(f"{option}: directory {npz.parent} does not exist (for "
+                                    f"{npz}); create it first")
+        if exists and npz.exists():
             raise FileExistsError(
                 f"{npz} already exists; psychcore never overwrites saved weights silently"
             )

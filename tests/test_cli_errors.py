@@ -179,6 +179,10 @@ def test_an_existing_snapshot_file_is_found_before_the_first_step(tmp_path):
         model.train(Sign(), training_iters=16 * 30, save_training_weights_epoch=10,
                     training_weights_path=str(tmp_path / "w_"), verbosity=False)
     assert model.epoch == 0 and (tmp_path / "w_20.npz").read_bytes() == b"mine"
-    with pytest.raises(FileNotFoundError, match="snapshots"):
+    with pytest.raises(FileNotFoundError, match="training_weights_path: directory .*nope"):
         model.train(Sign(), training_iters=16 * 30, training_weights_path=str(
             tmp_path / "nope" / "w_"), verbosity=False)
+    with pytest.raises(FileNotFoundError, match="save_weights_path: directory .*nope"):
+        model.train(Sign(), training_iters=16 * 30, verbosity=False,
+                    save_weights_path=str(tmp_path / "nope" / "final"))
+    assert model.epoch == 0
