@@ -13,8 +13,10 @@ CLI cases run in-process through :func:`psychcore.cli.main`; each checks the exi
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import subprocess
 import sys
 import warnings
 from collections.abc import Callable
@@ -222,6 +224,64 @@ def no_accuracy_task(tmp: Path) -> list[str]:
           "class NoAcc(Sign):\n    accuracy_function = psychcore.Task.accuracy_function\n")
     return train("--performance-cutoff", "0.9", task=f"{tmp / 'noacc.py'}:NoAcc")(tmp)
 
+
+def trained_run(tmp: Path, *resume_args: str) -> list[str]:
+    """A finished tiny run in ``tmp/run``; the arguments resuming it with ``resume_args``."""
+    assert main(train()(tmp)) == 0
+    return train("--resume", "--iters", "64", *resume_args)(tmp)
+
+
+def second_resume(tmp: Path) -> list[str]:
+    """A run whose directory another process holds (its lock file, with the holder's record)."""
+    from filelock import FileLock
+
+    argv = trained_run(tmp)
+    lock = FileLock(str(tmp / "run" / ".psychcore.lock"))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, json, os, socket\n"
+        "from filelock import FileLock\n"
+        f"lock = FileLock({str(lock.lock_file)!r}); lock.acquire()\n"
+        f"open({str(tmp / 'run' / '.psychcore.lock.json')!r}, 'w').write(json.dumps("
+        "{'pid': os.getpid(), 'host': socket.gethostname(), 'since': 'now'}))\n"
+        "print('held', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    _HOLDERS.append(holder)
+    return argv
+
+
+_HOLDERS: list[subprocess.Popen] = []
+
+
+def full_disk(tmp: Path) -> None:
+    """Training whose checkpoint write finds the disk full (ENOSPC)."""
+    from unittest import mock
+
+    def no_space(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp / "run" / "checkpoint.npz"))
+
+    with mock.patch("psychcore._checkpoint.atomic_savez", no_space):
+        psychcore.train_run(Sign(), ModelSpec(N_rec=8), tmp / "run", backend=NumpyReadoutBackend,
+                            training_iters=16 * 20, checkpoint_epoch=5, progress=False)
+
+
+def broken_plugin(tmp: Path) -> None:
+    """A task lookup after a plugin whose registration hook raises was skipped."""
+    from fake_plugins import TASK_PLUGIN, FakePlugins
+
+    from psychcore import plugins
+
+    source = TASK_PLUGIN.format(cls="Lost", mod="plug_bad") + (
+        "\n@hookimpl\ndef psychcore_register_backends():\n    return [1 / 0]\n")
+    with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        installer = FakePlugins(tmp, mp)
+        installer.add("plug_bad", source, dist=("psychcore-plug-bad", "1.2.3"))
+        try:
+            plugins.reload_plugins()
+            psychcore.get_task("Lost")
+        finally:
+            installer.forget()
+    plugins.reload_plugins()
 
 def read_only_out(tmp: Path) -> list[str]:
     parent = tmp / "locked"
@@ -500,6 +560,33 @@ CASES: list[Case] = [
          "Expecting property name enclosed in double quotes at line 1, column 2",
          argv=run_dir_with_bad_run_json),
     # -- run directories and training ------------------------------------------------------
+    Case("cli-resume-changed-options", "psychcore train ... --resume --N-rec 16 (the run has 8)",
+         "psychcore: error: --resume: these options differ from the run's: N_rec 16 (run: 8) "
+         "(only --iters, --performance-cutoff, --checkpoint-epoch, --device and --no-progress "
+         "may change)", argv=lambda t: trained_run(t, "--N-rec", "16")),
+    Case("cli-resume-in-use", "psychcore train ... --resume while another process trains there",
+         "psychcore: error: run directory ...run is in use by pid ... on ... since now",
+         argv=second_resume),
+    Case("full-disk", "a checkpoint written while the disk is full",
+         "could not write ...checkpoint.npz: No space left on device; the previous checkpoint "
+         "is intact in ...; free space and resume with --resume", api=full_disk,
+         error=OSError),
+    Case("save-weights-missing-directory", "model.train(..., save_weights_path='nope/final')",
+         "save_weights_path: directory ...nope does not exist (for ...final.npz); create it "
+         "first", api=lambda t: psychcore.Model(Sign(), ModelSpec(N_rec=8),
+                                               backend=NumpyReadoutBackend).train(
+             Sign(), training_iters=16, verbosity=False, save_weights_path=str(t / "nope/final")),
+         error=FileNotFoundError),
+    Case("snapshot-exists", "model.train(..., training_weights_path=P) with P20.npz saved",
+         "...w_20.npz already exists; psychcore never overwrites saved weights silently",
+         api=lambda t: (write(t / "w_20.npz", "mine"), psychcore.Model(
+             Sign(), ModelSpec(N_rec=8), backend=NumpyReadoutBackend).train(
+             Sign(), training_iters=16 * 30, verbosity=False, save_training_weights_epoch=10,
+             training_weights_path=str(t / "w_")))[1], error=FileExistsError),
+    Case("plugin-hook-raises", "a plugin whose registration hook raises, then a lookup",
+         "task 'Lost' is provided by plugin 'plug_bad' (psychcore-plug-bad 1.2.3), which was "
+         "skipped: FAILED in psychcore_register_backends: ZeroDivisionError: division by zero",
+         api=broken_plugin, error=ValueError),
     Case("cli-iters-negative", "psychcore train ... --iters -5",
          "psychcore: error: argument --iters: must be a positive integer; received -5",
          argv=train("--iters", "-5")),
@@ -530,6 +617,16 @@ def _param(case: Case) -> Any:
         marks.append(pytest.mark.skipif(
             __import__("importlib").util.find_spec("torch") is None, reason="needs torch"))
     return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.fixture(autouse=True)
+def stop_lock_holders():
+    """End the processes that held a run directory for a case."""
+    yield
+    while _HOLDERS:
+        holder = _HOLDERS.pop()
+        holder.kill()
+        holder.wait()
 
 
 @pytest.fixture(autouse=True)
