@@ -156,7 +156,7 @@ class FrameworkBackend(Backend):
 
     @abc.abstractmethod
     def _get_rng_state(self) -> dict[str, np.ndarray]:
-        """The framework generator's state (keys of the backend's choice, no ``/`` prefix
+        """The framework generator's state (keys of the backend's choice, none starting with
         ``optimizer/``)."""
 
     @abc.abstractmethod
