@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._io import atomic_savez
-from ._task import Task, checked_accuracy
+from ._task import Task, checked_accuracy, defines_accuracy
 
 Metric = Callable[..., tuple[bool, float]]
 
@@ -156,9 +156,7 @@ class Curriculum:
         if accuracies is None:
             if self.metric is default_metric:
                 for i, task in enumerate(self.tasks):
-                    if isinstance(task, Task) and (
-                        type(task).accuracy_function is Task.accuracy_function
-                    ):
+                    if isinstance(task, Task) and not defines_accuracy(task):
                         raise ValueError(
                             f"Curriculum: tasks[{i}] ({type(task).__name__}) defines no "
                             "accuracy_function; define one, or pass accuracies or a metric"

@@ -50,7 +50,8 @@ from ._backend import Backend
 from ._io import atomic_write_text
 from ._model import Model
 from ._spec import BOUND_KEYS, ModelSpec
-from ._task import Task, checked_accuracy
+from ._spec_io import read_json_file
+from ._task import Task, checked_accuracy, defines_accuracy
 from ._training import TrainingOptions, TrainStatus, ValidationSets
 
 METRIC_FIELDS = ("epoch", "trials", "loss", "accuracy", "stage", "elapsed_s")
@@ -425,13 +426,11 @@ def resume_differences(
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """A run directory's ``run.json``, refused as a :class:`RunDirectoryError` when unusable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return read_json_file(path, "the run.json of a psychcore run")
     except (OSError, ValueError) as exc:
         raise RunDirectoryError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise RunDirectoryError(f"{path} does not hold a JSON object")
-    return data
 
 
 def _check_finite(model: Model, epoch: int) -> None:
@@ -512,12 +511,10 @@ def train_run(
             intact).
     """
     out = Path(out_dir)
-    TrainingOptions(training_iters=training_iters, learning_rate=learning_rate,
+    TrainingOptions(training_iters=training_iters, learning_rate=learning_rate,  # checks them
                     loss_epoch=loss_epoch, checkpoint_epoch=checkpoint_epoch,
-                    performance_cutoff=performance_cutoff)
-    TrainingOptions(validation_trials=validation_trials)  # checks it (0: PsychRNN's way)
-    if performance_cutoff is not None and \
-            type(task).accuracy_function is Task.accuracy_function:
+                    performance_cutoff=performance_cutoff, validation_trials=validation_trials)
+    if performance_cutoff is not None and not defines_accuracy(task):
         raise ValueError(f"a performance cutoff needs the task's accuracy; task "
                          f"{type(task).__name__} has no accuracy_function")
     check_run_directory(out, resume)
@@ -647,7 +644,7 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
     # the sets (with their own noise) on which the loop decides: metrics.csv records what the
     # cutoff and the curriculum judged, and validating never draws training's noise
     sets = ValidationSets(o["validation_trials"] or 512, model.validation_seed)
-    has_accuracy = type(task).accuracy_function is not Task.accuracy_function
+    has_accuracy = defines_accuracy(task)
     remaining = o["training_iters"] - model.epoch * task.N_batch
     bar = _Progress(math.ceil(max(remaining, 0) / task.N_batch),
                     sys.stderr.isatty() if o["progress"] is None else o["progress"])

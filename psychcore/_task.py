@@ -42,6 +42,11 @@ def _owner(task_or_fn: Any) -> str:
     return f"{type(self).__name__}.{name}" if self is not None else name
 
 
+def defines_accuracy(task: Task) -> bool:
+    """Whether ``task``'s class defines ``accuracy_function`` (it is optional)."""
+    return type(task).accuracy_function is not Task.accuracy_function
+
+
 def checked_accuracy(task_or_fn: Task | Callable[..., Any], value: Any) -> float:
     """``value``, an accuracy returned by ``task_or_fn``, as a float once checked.
 

@@ -103,6 +103,14 @@ def without_times(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     return [{k: v for k, v in r.items() if k not in TIME_COLUMNS} for r in rows]
 
 
+def launch_sweep(path: Path, out: Path) -> subprocess.Popen:
+    """``psychcore sweep`` with 2 workers in a process group of its own (to signal it all)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "psychcore.cli", "sweep", str(path), "--out", str(out),
+         "--workers", "2", "--no-progress"],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def snapshot(run_dir: Path) -> dict[str, tuple[int, bytes]]:
     return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in run_dir.iterdir()}
 
@@ -190,10 +198,7 @@ def test_the_same_sweep_on_ray_gives_the_same_results(local_sweep, tmp_path):
 def test_a_killed_sweep_resumes_only_the_missing_runs(tmp_path):
     path = description(tmp_path, iters=320)  # 40 steps, a checkpoint every 5
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "psychcore.cli", "sweep", str(path), "--out", str(out),
-         "--workers", "2", "--no-progress"],
-        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = launch_sweep(path, out)
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline:
@@ -307,10 +312,7 @@ def test_ctrl_c_stops_runs_after_a_step_and_the_resumed_sweep_is_exact(tmp_path)
     reference = run_sweep(Sweep.from_file(path), tmp_path / "ref", workers=2, progress=False)
     assert reference.ok
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "psychcore.cli", "sweep", str(path), "--out", str(out),
-         "--workers", "2", "--no-progress"],
-        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = launch_sweep(path, out)
     deadline = time.monotonic() + 240
     while not list(out.glob("*/checkpoint.npz")):
         assert proc.poll() is None, "the sweep ended before it could be interrupted"

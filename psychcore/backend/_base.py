@@ -18,7 +18,15 @@ import numpy as np
 
 from .._backend import Backend, not_provided
 from .._rng import SeedLike
-from ._arrays import Batch, check_batch, check_spec, merge_weights, prepare_weights
+from ._arrays import (
+    Batch,
+    check_batch,
+    check_spec,
+    merge_weights,
+    prepare_weights,
+    structure_of,
+    trainable_keys,
+)
 from ._rules import (
     check_adam_state,
     check_learning_rate,
@@ -27,7 +35,6 @@ from ._rules import (
     derive_seed,
     portable_adam_state,
 )
-from ._tables import PARAMETERS, trains
 
 #: Prefix of the optimiser's entries in :meth:`FrameworkBackend.get_training_state`.
 OPTIMIZER_PREFIX = "optimizer/"
@@ -92,8 +99,8 @@ class FrameworkBackend(Backend):
         self.device = self._resolve_device(device)
         self.framework_seed = derive_seed(seed)
         self._shapes = {k: v.shape for k, v in full.items()}
-        self.structure = {k: v for k, v in full.items() if k not in PARAMETERS}
-        self.trainable = [k for k in PARAMETERS if k in full and trains(spec, k)]
+        self.structure = structure_of(full)
+        self.trainable = trainable_keys(spec, full)
         self.optimizer_name: str | None = None
         self.clip: float | None = 1.0
         self._configured = False
@@ -261,7 +268,7 @@ class FrameworkBackend(Backend):
         The optimiser keeps its state; entries marked fixed keep the values given here.
         """
         merged, changed = merge_weights(self.spec, self.get_weights(), weights)
-        self.structure = {k: v for k, v in merged.items() if k not in PARAMETERS}
+        self.structure = structure_of(merged)
         self._set_params(merged, changed)
 
     def get_training_state(self) -> dict[str, np.ndarray]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from .._task import Task, split_params
+from .._task import Task, defines_accuracy, split_params
 from ._report import Check
 
 TaskCheck = Callable[[Task], None]
@@ -29,7 +29,7 @@ def _one_path_only(task: Task) -> str | None:
 
 
 def _no_accuracy(task: Task) -> str | None:
-    if type(task).accuracy_function is not Task.accuracy_function:
+    if defines_accuracy(task):
         return None
     return f"{type(task).__name__} defines no accuracy_function (optional)"
 

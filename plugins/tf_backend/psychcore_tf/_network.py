@@ -25,7 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from psychcore.backend import PARAMETERS, dale_on, fixed_entries, implementation, multipliers
+from psychcore.backend import (
+    PARAMETERS,
+    dale_on,
+    fixed_entries,
+    implementation,
+    multipliers,
+    structure_of,
+)
 from psychcore.backend import trains as _trains
 
 #: Loop implementations (see the module docstring).
@@ -72,7 +79,7 @@ class Network:
         """Take the structural entries of complete ``weights``. Functions traced before must
         be retraced: Dale's principle, the masks and the fixed matrices are traced in."""
         tf = self.tf
-        self.structure = {k: v for k, v in weights.items() if k not in PARAMETERS}
+        self.structure = structure_of(weights)
         self.dale = dale_on(self.structure)
         self.multipliers = {k: None if m is None else tf.constant(m)
                             for k, m in multipliers(self.spec, self.structure).items()}

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from psychcore.backend import PARAMETERS, dale_on, fixed_entries, multipliers, trains
+from psychcore.backend import (
+    PARAMETERS,
+    dale_on,
+    fixed_entries,
+    multipliers,
+    structure_of,
+    trains,
+)
 
 from . import _cells
 
@@ -67,7 +74,7 @@ class Network:
             else:
                 self.params[key] = self._tensor(weights[key]).clone().requires_grad_(
                     trains(self.spec, key))
-        self.structure = {k: v for k, v in weights.items() if k not in PARAMETERS}
+        self.structure = structure_of(weights)
         self.dale = dale_on(self.structure)
         self.multipliers = {k: None if m is None else self._tensor(m)  # None: all ones
                             for k, m in multipliers(self.spec, self.structure).items()}
