@@ -62,6 +62,10 @@ Backend checks (on a Backend subclass), against the NumPy reference:
 - ``check_adam_state_portable`` (optional: skipped unless the backend implements
   ``get_adam_state``/``set_adam_state``): the portable Adam state has the documented keys and
   shapes and moves training exactly between backends.
+
+Building blocks for a backend's own deeper tests: :func:`constraint_variants` (ModelSpec
+keywords covering every constraint), :func:`reference_objective` and
+:func:`central_differences` (gradients of the NumPy reference, for float64 checks).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ from .._task import Task
 from ..backend import Backend
 from ._report import Check, CheckReport, run_checks
 from ._task_checks import TASK_CHECKS, task_checks
+from ._variants import central_differences, constraint_variants, reference_objective
 
 __all__ = [
     "REPRO_TOLERANCES",
@@ -81,9 +86,12 @@ __all__ = [
     "Check",
     "CheckReport",
     "backend_checks",
+    "central_differences",
     "check_backend",
     "check_task",
+    "constraint_variants",
     "parametrize_with_checks",
+    "reference_objective",
     "task_checks",
 ]
 

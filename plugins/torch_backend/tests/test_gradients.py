@@ -10,28 +10,10 @@ pytest.importorskip("torch")
 from psychcore_torch import TorchBackend  # noqa: E402
 from torch_helpers import ARCHITECTURES, bound, data, variants  # noqa: E402
 
-from psychcore import Simulator, initialize_weights  # noqa: E402
-from psychcore.equations import loss, regularization  # noqa: E402
+from psychcore import initialize_weights  # noqa: E402
+from psychcore.testing import central_differences, reference_objective  # noqa: E402
 
 N_REC, STEPS, STEP = 5, 6, 1e-6
-
-
-def _reference_loss(spec, weights, d, noise):
-    out, states = Simulator(spec, weights).run_trials(d["x"], rec_noise=spec.rec_noise,
-                                                      noise=noise)
-    return loss(spec.loss, out, d["y"], d["mask"]) + regularization(spec, weights, states)
-
-
-def _central_differences(spec, weights, key, d, noise):
-    grad = np.zeros_like(weights[key], dtype=np.float64)
-    for idx in np.ndindex(grad.shape):
-        values = []
-        for sign in (1.0, -1.0):
-            w = {k: v.copy() for k, v in weights.items()}
-            w[key][idx] += sign * STEP
-            values.append(_reference_loss(spec, w, d, noise))
-        grad[idx] = (values[0] - values[1]) / (2 * STEP)
-    return grad
 
 
 def _check(spec, seed=0):
@@ -40,12 +22,14 @@ def _check(spec, seed=0):
     noise = d["noise"] if spec.rec_noise > 0 else None
     value, grads = TorchBackend(spec, weights).loss_and_gradients(d["x"], d["y"], d["mask"],
                                                                   noise)
-    np.testing.assert_allclose(value, _reference_loss(spec, weights, d, noise), rtol=1e-12)
+    np.testing.assert_allclose(value, reference_objective(spec, weights, d["x"], d["y"],
+                                                   d["mask"], noise), rtol=1e-12)
     expected_keys = {k for k in weights if k in {"W_in", "W_rec", "W_out", "b_rec", "b_out",
                                                  "init_state", "init_cell", "tau_raw"}}
     assert set(grads) == expected_keys
     for key, g in grads.items():
-        fd = _central_differences(spec, weights, key, d, noise)
+        fd = central_differences(spec, weights, key, d["x"], d["y"], d["mask"], noise,
+                                 STEP)
         np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9, err_msg=key)
 
 

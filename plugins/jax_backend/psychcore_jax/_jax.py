@@ -1,0 +1,68 @@
+"""Importing JAX, choosing devices, and JAX's process-wide switches, in one place."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_DEVICE_RE = re.compile(r"(cpu|gpu|cuda)(?::(\d+))?", re.IGNORECASE)
+_DEVICE_FORMS = ("None (the first GPU JAX sees, else the CPU), 'cpu', 'gpu', 'cuda', 'gpu:N', "
+                 "'cuda:N'")
+
+
+def jax_status() -> tuple[bool, str]:
+    """Whether JAX and optax import here (and why not)."""
+    for module, hint in (("jax", 'pip install "psychcore-jax" (pulls jax); GPU: '
+                                 'pip install "psychcore-jax[cuda]"'),
+                         ("optax", "pip install optax")):
+        try:
+            __import__(module)
+        except Exception as exc:  # an ImportError, or a broken install raising anything
+            return False, f"{module} cannot be imported ({type(exc).__name__}: {exc}); {hint}"
+    return True, ""
+
+
+def resolve_device(device: str | None) -> tuple[str, Any]:
+    """``(name, jax device)`` for ``device``: the first GPU when JAX sees one (None), else the
+    CPU.
+
+    Raises:
+        TypeError: If ``device`` is not a string or None.
+        ValueError: For another form, or a GPU that JAX does not see.
+    """
+    import jax
+
+    if device is None:
+        dev = jax.devices()[0]
+        platform = "cpu" if dev.platform == "cpu" else "cuda"
+        return f"{platform}:{dev.id}" if platform != "cpu" else "cpu", dev
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string or None; received {type(device).__name__}")
+    match = _DEVICE_RE.fullmatch(device.strip())
+    if match is None:
+        raise ValueError(f"device {device!r} is not a device the jax backend knows; use "
+                         f"{_DEVICE_FORMS}")
+    kind, index = match.group(1).lower(), int(match.group(2) or 0)
+    if kind == "cpu":
+        return "cpu", jax.devices("cpu")[0]
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        gpus = []
+    if index >= len(gpus):
+        seen = f"{len(gpus)} GPU(s)" if gpus else "no GPU"
+        raise ValueError(f"device {device!r}: JAX sees {seen} here (install a CUDA build: "
+                         'pip install "psychcore-jax[cuda]")')
+    return f"cuda:{index}", gpus[index]
+
+
+def enable_float64() -> None:
+    """Switch on JAX's 64-bit mode (``jax_enable_x64``), needed for ``dtype="float64"``.
+
+    The switch is process-wide: afterwards JAX's *default* dtypes are 64-bit. The backend
+    passes explicit dtypes everywhere, so float32 networks in the same process are unaffected.
+    """
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)

@@ -1,0 +1,204 @@
+"""The network's equations (``docs/equations.md``) as pure JAX functions.
+
+Everything here is traced inside the backend's compiled functions: parameters arrive as a dict
+of arrays (the raw parameters of the weights dict), the structure as a :class:`Structure` of
+constants fixed when the functions are compiled. Time runs along the first axis inside
+(``jax.lax.scan``); the backend transposes batch-major arrays once on the way in and out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from psychcore.backend import dale_on, implementation, multipliers
+
+Array = Any
+ArrayFn = Callable[[Array], Array]
+
+
+def _linear(x: Array) -> Array:
+    return x
+
+
+def transfer_function(name: str) -> ArrayFn:
+    """The JAX version of the transfer function called ``name`` (``ModelSpec`` names).
+
+    Raises:
+        ValueError: For an unknown name.
+    """
+    functions: dict[str, ArrayFn] = {
+        "relu": jax.nn.relu,
+        "tanh": jnp.tanh,
+        "sigmoid": jax.nn.sigmoid,
+        "softplus": jax.nn.softplus,
+        "linear": _linear,
+    }
+    return implementation("transfer_function", name, functions, "jax")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What a network's compiled functions are specialised on (hashable: the cache key).
+
+    The structure's arrays (masks times Dale signs, fixed-entry masks) are not part of it:
+    they are arguments of the compiled functions (:func:`constants`), so networks that differ
+    only in their masks' values share one compilation.
+
+    Attributes:
+        architecture: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        n_rec: ``N_rec``.
+        dale: Whether effective matrices use ``|W|``.
+        transfer_function: The spec's transfer-function name.
+        dt: Time step; ``tau`` and ``tau_range`` give ``alpha`` (rate RNN).
+        tau: Single time constant.
+        tau_range: ``(lo, hi)`` of trainable time constants, or None.
+        rec_noise: Recurrent noise amplitude.
+    """
+
+    architecture: str
+    n_rec: int
+    dale: bool
+    transfer_function: str
+    dt: float
+    tau: float
+    tau_range: tuple[float, float] | None
+    rec_noise: float
+
+    @classmethod
+    def of(cls, spec: Any, structure: dict[str, np.ndarray]) -> Structure:
+        """The structure of ``spec`` with the structural entries ``structure``."""
+        return cls(
+            architecture=spec.architecture,
+            n_rec=int(spec.N_rec),
+            dale=dale_on(structure),
+            transfer_function=spec.transfer_function,
+            dt=float(spec.dt),
+            tau=float(spec.tau),
+            tau_range=None if spec.tau_range is None else tuple(map(float, spec.tau_range)),
+            rec_noise=float(spec.rec_noise),
+        )
+
+    @property
+    def f(self) -> ArrayFn:
+        """The transfer function."""
+        return transfer_function(self.transfer_function)
+
+
+def constants(spec: Any, structure: dict[str, np.ndarray], fixed: dict[str, np.ndarray],
+              put: Callable[[np.ndarray], Array]) -> dict[str, Any]:
+    """The arrays the compiled functions take besides parameters and data.
+
+    Returns:
+        ``{"multipliers": {W_in|W_rec|W_out: M or None}, "fixed": {key: bool mask},
+        "structure": the structural entries}`` as device arrays (None: a matrix of ones).
+    """
+    return {
+        "multipliers": {k: None if m is None else put(m)
+                        for k, m in multipliers(spec, structure).items()},
+        "fixed": {k: put(np.asarray(m, dtype=bool)) for k, m in fixed.items()},
+        "structure": {k: put(np.asarray(v)) for k, v in structure.items()},
+    }
+
+
+def effective(params: dict[str, Array], s: Structure,
+              consts: dict[str, Any]) -> dict[str, Array]:
+    """The effective ``W_in``, ``W_rec``, ``W_out``: ``g(W) * M``."""
+    out = {}
+    for key in ("W_in", "W_rec", "W_out"):
+        W = jnp.abs(params[key]) if s.dale else params[key]
+        m = consts["multipliers"][key]
+        out[key] = W if m is None else W * m
+    return out
+
+
+def alpha(params: dict[str, Array], s: Structure) -> float | Array:
+    """``dt / tau``: a number, or per unit ``(N_rec,)`` with trainable time constants."""
+    if "tau_raw" not in params:
+        return s.dt / s.tau
+    lo, hi = s.tau_range
+    return s.dt / (lo + (hi - lo) * jax.nn.sigmoid(params["tau_raw"]))
+
+
+def project(a: Array, W: Array) -> Array:
+    """``a @ W.T`` over the last axis of ``a`` (any leading axes) as one 2-D product."""
+    k = W.shape[1]
+    return (a.reshape(-1, k) @ W.T).reshape(*a.shape[:-1], W.shape[0])
+
+
+def rates(states: Array, s: Structure) -> Array:
+    """Firing rates: ``f(states)`` for the rate RNN, the hidden states otherwise."""
+    return s.f(states) if s.architecture == "rnn" else states
+
+
+def run(params: dict[str, Array], s: Structure, consts: dict[str, Any], u: Array,
+        xi: Array | None) -> tuple[Array, Array, dict[str, Array]]:
+    """Forward pass on time-major arrays.
+
+    Args:
+        params: Every raw parameter of the weights dict.
+        s: The network's structure.
+        consts: Its arrays (:func:`constants`).
+        u: Inputs ``(N_steps, N_batch, N_in)``.
+        xi: Standard normals ``(N_steps, N_batch, N_rec)`` or None (no recurrent noise).
+
+    Returns:
+        ``(outputs, states, effective)``: ``(N_steps, N_batch, N_out)``,
+        ``(N_steps, N_batch, N_rec)`` and the effective weights.
+    """
+    eff = effective(params, s, consts)
+    n_batch, n = u.shape[1], s.n_rec
+    dtype = u.dtype
+    h0 = jnp.broadcast_to(params["init_state"].reshape(1, n), (n_batch, n))
+    if s.architecture == "rnn":
+        a = alpha(params, s)
+        per_unit = not isinstance(a, float)
+        # alpha scales the rows of W_in and W_rec (per unit) or everything (a number)
+        w_in = (a[:, None] if per_unit else a) * eff["W_in"]
+        w_rec_t = ((a[:, None] if per_unit else a) * eff["W_rec"]).T
+        drive = project(u, w_in) + a * params["b_rec"]
+        if xi is not None and s.rec_noise > 0:
+            drive = drive + (jnp.sqrt(2.0 * a) if per_unit else math.sqrt(2.0 * a)) \
+                * s.rec_noise * xi
+        decay = jnp.asarray(1.0 - a, dtype=dtype)
+        f = s.f
+
+        def step(x: Array, d_t: Array) -> tuple[Array, Array]:
+            x = decay * x + f(x) @ w_rec_t + d_t
+            return x, x
+
+        states = jax.lax.scan(step, h0.astype(dtype), drive)[1]
+    elif s.architecture == "lstm":
+        drive = project(u, eff["W_in"]) + params["b_rec"]
+        w_rec_t = eff["W_rec"].T
+        c0 = jnp.broadcast_to(params["init_cell"].reshape(1, n), (n_batch, n))
+
+        def step(carry: tuple[Array, Array], d_t: Array) -> tuple[tuple[Array, Array], Array]:
+            h, c = carry
+            z = d_t + h @ w_rec_t
+            i, fg, g, o = (z[:, k * n:(k + 1) * n] for k in range(4))
+            c = jax.nn.sigmoid(fg) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            return (h, c), h
+
+        _, states = jax.lax.scan(step, (h0, c0), drive)
+    else:
+        drive = project(u, eff["W_in"]) + params["b_rec"]
+        w_rec_t = eff["W_rec"].T
+
+        def step(h: Array, d_t: Array) -> tuple[Array, Array]:
+            b = h @ w_rec_t
+            rz = jax.nn.sigmoid(d_t[:, :2 * n] + b[:, :2 * n])
+            cand = jnp.tanh(d_t[:, 2 * n:] + rz[:, :n] * b[:, 2 * n:])
+            h = cand + rz[:, n:] * (h - cand)
+            return h, h
+
+        _, states = jax.lax.scan(step, h0, drive)
+    outputs = project(rates(states, s), eff["W_out"]) + params["b_out"]
+    return outputs, states, eff
