@@ -34,7 +34,6 @@ import math
 import os
 import platform
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -49,6 +48,7 @@ import numpy as np
 from ._backend import Backend
 from ._io import atomic_write_text
 from ._model import Model
+from ._progress import progress_bar, show_progress
 from ._spec import BOUND_KEYS, ModelSpec
 from ._spec_io import read_json_file
 from ._task import Task, checked_accuracy, defines_accuracy
@@ -163,29 +163,16 @@ def _versions(backend: str) -> dict[str, str]:
     return out
 
 
-class _Progress:
-    """A one-line progress bar on stderr (no dependency); silent when not a terminal."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = max(total, 1)
-        self.enabled = enabled
-        self.start = time.perf_counter()
-
-    def update(self, done: int, loss: float, accuracy: float | None, stage: int | None) -> None:
-        if not self.enabled:
-            return
-        frac = min(done / self.total, 1.0)
-        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        acc = "" if accuracy is None else f" acc {accuracy:.3f}"
-        stg = "" if stage is None else f" stage {stage}"
-        elapsed = time.perf_counter() - self.start
-        sys.stderr.write(f"\r[{bar}] {done}/{self.total} loss {loss:.4f}{acc}{stg} "
-                         f"{elapsed:.0f}s")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+def _bar_update(bar: Any, done: int, loss: float, accuracy: float | None,
+                stage: int | None) -> None:
+    """Move the training bar to ``done`` steps with the loss, accuracy and stage after it."""
+    parts = [f"loss {loss:.4g}"]
+    if accuracy is not None:
+        parts.append(f"acc {accuracy:.3f}")
+    if stage is not None:
+        parts.append(f"stage {stage}")
+    bar.set_postfix_str(", ".join(parts), refresh=False)
+    bar.update(max(done - bar.n, 0))
 
 
 def _cutoff(model: Model) -> dict[str, int] | None:
@@ -646,8 +633,8 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
     sets = ValidationSets(o["validation_trials"] or 512, model.validation_seed)
     has_accuracy = defines_accuracy(task)
     remaining = o["training_iters"] - model.epoch * task.N_batch
-    bar = _Progress(math.ceil(max(remaining, 0) / task.N_batch),
-                    sys.stderr.isatty() if o["progress"] is None else o["progress"])
+    bar = progress_bar(math.ceil(max(remaining, 0) / task.N_batch),
+                       show_progress(o["progress"]), desc="train", unit="step")
     start = time.perf_counter()
 
     # metrics.csv judges the run's own task throughout, also while a curriculum trains on
@@ -691,8 +678,8 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
         if status.epoch % o["checkpoint_epoch"] == 0:  # after this epoch's checkpoint
             _write_metrics(out / "metrics.csv", rows)
         acc = last["accuracy"]
-        bar.update(status.done_steps, status.loss, None if acc is None else float(acc),
-                   status.stage)
+        _bar_update(bar, status.done_steps, status.loss, None if acc is None else float(acc),
+                    status.stage)
         stop.check()
 
     training_time = 0.0

@@ -36,7 +36,6 @@ import inspect
 import json
 import os
 import shutil
-import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -47,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import describe
+from .._progress import progress_bar, show_progress
 from .._rng import as_generator
 from .._spec_io import read_json_file
 from . import _validate as v
@@ -74,30 +74,6 @@ class ReportResult:
     skipped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
-
-
-class _Progress:
-    """``[#####-----] 3/9 name`` on one stderr line; silent when disabled."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.done = max(total, 1), enabled, 0
-        self.start = time.perf_counter()
-
-    def step(self, name: str) -> None:
-        if self.enabled:
-            frac = min(self.done / self.total, 1.0)
-            bar = "#" * int(24 * frac) + "-" * (24 - int(24 * frac))
-            elapsed = time.perf_counter() - self.start
-            sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {name:<28s} {elapsed:5.1f}s")
-            sys.stderr.flush()
-        self.done += 1
-
-    def close(self) -> None:
-        if self.enabled:
-            elapsed = time.perf_counter() - self.start
-            sys.stderr.write(f"\r[{'#' * 24}] {self.total}/{self.total} {'done':<28s} "
-                             f"{elapsed:5.1f}s\n")
-            sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------- loading
@@ -550,22 +526,24 @@ def write_report(
     task_stage("pca", _pca)
     task_stage("fixed_points", _fixed_points, fixed_point_inits)
     task_stage("lesions", _lesions)
-    bar = _Progress(len(stages), sys.stderr.isatty() if progress is None else bool(progress))
+    bar = progress_bar(len(stages), show_progress(progress), desc="report", unit="figure")
     try:
         for name, fn, label in stages:
-            bar.step(label)
+            bar.set_postfix_str(label)
             path = tmp / f"{name}.png"
             try:
                 caption = fn(path)
             except Exception as exc:
                 result.failed[name] = f"{type(exc).__name__}: {exc}\n" + "".join(
                     traceback.format_exception(exc)[-3:])
-                continue
+                caption = False
             if caption is None:
                 result.skipped[name] = _NOT_APPLICABLE.get(name, "not applicable")
-            else:
+            elif caption is not False:
                 result.figures[name] = final / path.name
                 result.captions[name] = caption
+            bar.update()
+        bar.set_postfix_str("done", refresh=False)
         bar.close()
         (tmp / "index.html").write_text(_html(run, spec, info, result), encoding="utf-8")
         (tmp / "report.json").write_text(json.dumps(
@@ -581,6 +559,7 @@ def write_report(
         else:
             tmp.rename(final)
     finally:
+        bar.close()
         if tmp.exists():
             shutil.rmtree(tmp)
     return result
