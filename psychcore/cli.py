@@ -298,7 +298,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("scipy") is None:
         raise ImportError("psychcore report needs matplotlib and scipy: "
-                          "pip install 'psychcore[analysis]'")
+                          'pip install "psychcore[analysis]"')
     if "matplotlib.pyplot" not in sys.modules:
         import matplotlib
 
