@@ -6,7 +6,9 @@
   training options, versions, status (``running``, ``finished``, ``interrupted`` or
   ``failed``, with a ``message``, and for a failure its ``error``), summary numbers, and
   ``cutoff_reached``: the ``{"epoch", "trials"}`` at which the performance cutoff stopped
-  training, or null;
+  training, or null; ``performance_cutoff``: ``{"value", "reached", "epoch", "trials"}``
+  (null without a cutoff), which also says that a cutoff was set and not reached;
+  ``final_loss``: the loss of the last training step;
 - ``weights.npz`` (+ ``weights.json``): the final weights, PsychRNN's key names;
 - ``checkpoint.npz``/``.json``: the latest resumable checkpoint; it also holds the metrics rows
   up to its epoch, so ``metrics.csv`` is rebuilt from it on resume and a kill at any instant
@@ -122,7 +124,9 @@ class RunResult:
 
     ``signal`` is the name of the signal that interrupted training (``"SIGINT"``,
     ``"SIGTERM"``), or None; ``message`` says how the run ended and, when interrupted, how to
-    resume it (as ``run.json`` does).
+    resume it (as ``run.json`` does). ``plot_skipped`` says why ``training.png`` was not drawn
+    although there were metrics to draw (matplotlib missing, with the command that installs
+    it), else None. ``cutoff`` is ``run.json``'s ``performance_cutoff``.
     """
 
     path: Path
@@ -134,6 +138,8 @@ class RunResult:
     interrupted: bool
     signal: str | None = None
     message: str | None = None
+    plot_skipped: str | None = None
+    cutoff: dict[str, Any] | None = None
 
 
 def _jsonable(value: Any) -> Any:
@@ -183,6 +189,17 @@ def _cutoff(model: Model) -> dict[str, int] | None:
     return {"epoch": result.cutoff_epoch, "trials": result.cutoff_trials}
 
 
+def _cutoff_summary(value: float | None,
+                    reached: dict[str, int] | None) -> dict[str, Any] | None:
+    """``run.json``'s ``performance_cutoff``: the value, whether this call's training reached
+    it, and at which epoch (step) and trials; None without a cutoff."""
+    if value is None:
+        return None
+    return {"value": value, "reached": reached is not None,
+            "epoch": None if reached is None else reached["epoch"],
+            "trials": None if reached is None else reached["trials"]}
+
+
 def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
@@ -198,6 +215,33 @@ def _read_metrics(path: Path) -> list[dict[str, Any]]:
         return list(csv.DictReader(fh))
 
 
+#: Why ``training.png`` is missing on an install without matplotlib, and how to get it.
+NO_PLOT = ('training.png skipped: matplotlib is not installed (pip install "psychcore[analysis]"'
+           ', then draw it with psychcore report RUN_DIR or train again)')
+
+
+def metrics_figure(rows: list[dict[str, Any]]) -> Any:
+    """The figure of :func:`plot_metrics`: loss (log scale) and validation accuracy against
+    trials, with at most 6 x ticks in engineering format (``10k``, ``12.5k``) so the labels
+    never run together."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    trials = [float(r["trials"]) for r in rows]
+    loss = [float(r["loss"]) for r in rows]
+    acc = [float(r["accuracy"]) if r["accuracy"] not in ("", None) else math.nan for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    ax1.plot(trials, loss, color="black")
+    ax1.set(xlabel="trials", ylabel="loss", yscale="log", title="training loss")
+    ax2.plot(trials, acc, color="tab:blue")
+    ax2.set(xlabel="trials", ylabel="validation accuracy", ylim=(0, 1.02),
+            title="validation accuracy")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    return fig
+
+
 def plot_metrics(rows: list[dict[str, Any]], path: Path) -> bool:
     """Draw loss and accuracy against trials into ``path``; False if matplotlib is missing."""
     try:
@@ -207,14 +251,7 @@ def plot_metrics(rows: list[dict[str, Any]], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    trials = [float(r["trials"]) for r in rows]
-    loss = [float(r["loss"]) for r in rows]
-    acc = [float(r["accuracy"]) if r["accuracy"] not in ("", None) else math.nan for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
-    ax1.plot(trials, loss, color="black")
-    ax1.set(xlabel="trials", ylabel="loss", yscale="log", title="training loss")
-    ax2.plot(trials, acc, color="tab:blue")
-    ax2.set(xlabel="trials", ylabel="accuracy", ylim=(0, 1.02), title="validation accuracy")
+    fig = metrics_figure(rows)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -669,7 +706,7 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
                 "training_time_s": base_elapsed + time.perf_counter() - start}
 
     model.checkpoint_extra = checkpoint_extra
-    last: dict[str, Any] = {"accuracy": None}
+    last: dict[str, Any] = {"accuracy": None, "loss": None}
 
     def callback(status: TrainStatus) -> None:
         if status.epoch % loss_epoch == 0:
@@ -677,6 +714,7 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
             last["accuracy"] = rows[-1]["accuracy"] or None
         if status.epoch % o["checkpoint_epoch"] == 0:  # after this epoch's checkpoint
             _write_metrics(out / "metrics.csv", rows)
+        last["loss"] = status.loss
         acc = last["accuracy"]
         _bar_update(bar, status.done_steps, status.loss, None if acc is None else float(acc),
                     status.stage)
@@ -717,12 +755,18 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
     info.update({
         "epochs": model.epoch,
         "trials": model.epoch * task.N_batch,
-        "final_loss": model.losses[-1] if model.losses else None,
+        # the last step's loss (also of a run shorter than loss_epoch, which records none)
+        "final_loss": (last["loss"] if last["loss"] is not None
+                       else model.losses[-1] if model.losses else None),
         "accuracy": final_acc,
         "training_time_s": training_time,
         "cutoff_reached": _cutoff(model),
+        "performance_cutoff": _cutoff_summary(o["performance_cutoff"], _cutoff(model)),
         "plot": "training.png" if plotted else None,
     })
+    plot_skipped = NO_PLOT if rows and not interrupted and not plotted else None
+    if plot_skipped:
+        info["plot_skipped"] = plot_skipped
     finish("interrupted" if interrupted else "finished", message)
     return RunResult(out, model, final_acc, info["final_loss"], model.epoch, training_time,
-                     interrupted, signame, message)
+                     interrupted, signame, message, plot_skipped, info["performance_cutoff"])
