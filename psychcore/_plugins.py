@@ -368,7 +368,7 @@ def initializers() -> dict[str, type]:
 INSTALL_HINTS: Mapping[str, str] = MappingProxyType({
     "task": "pip install psychcore-tasks-classic (or psychcore-tasks-neurogym), or pass "
             "path/to/file.py:Class",
-    "backend": "pip install psychcore-torch or pip install psychcore-tf",
+    "backend": 'pip install psychcore-torch or pip install "psychcore-tf[cpu]"',
     "initializer": "pip install the plugin that provides it",
 })
 

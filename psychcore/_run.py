@@ -6,7 +6,9 @@
   training options, versions, status (``running``, ``finished``, ``interrupted`` or
   ``failed``, with a ``message``, and for a failure its ``error``), summary numbers, and
   ``cutoff_reached``: the ``{"epoch", "trials"}`` at which the performance cutoff stopped
-  training, or null;
+  training, or null; ``performance_cutoff``: ``{"value", "reached", "epoch", "trials"}``
+  (null without a cutoff), which also says that a cutoff was set and not reached;
+  ``final_loss``: the loss of the last training step;
 - ``weights.npz`` (+ ``weights.json``): the final weights, PsychRNN's key names;
 - ``checkpoint.npz``/``.json``: the latest resumable checkpoint; it also holds the metrics rows
   up to its epoch, so ``metrics.csv`` is rebuilt from it on resume and a kill at any instant
@@ -34,7 +36,6 @@ import math
 import os
 import platform
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -49,6 +50,7 @@ import numpy as np
 from ._backend import Backend
 from ._io import atomic_write_text
 from ._model import Model
+from ._progress import progress_bar, show_progress
 from ._spec import BOUND_KEYS, ModelSpec
 from ._spec_io import read_json_file
 from ._task import Task, checked_accuracy, defines_accuracy
@@ -122,7 +124,9 @@ class RunResult:
 
     ``signal`` is the name of the signal that interrupted training (``"SIGINT"``,
     ``"SIGTERM"``), or None; ``message`` says how the run ended and, when interrupted, how to
-    resume it (as ``run.json`` does).
+    resume it (as ``run.json`` does). ``plot_skipped`` says why ``training.png`` was not drawn
+    although there were metrics to draw (matplotlib missing, with the command that installs
+    it), else None. ``cutoff`` is ``run.json``'s ``performance_cutoff``.
     """
 
     path: Path
@@ -134,6 +138,8 @@ class RunResult:
     interrupted: bool
     signal: str | None = None
     message: str | None = None
+    plot_skipped: str | None = None
+    cutoff: dict[str, Any] | None = None
 
 
 def _jsonable(value: Any) -> Any:
@@ -163,29 +169,16 @@ def _versions(backend: str) -> dict[str, str]:
     return out
 
 
-class _Progress:
-    """A one-line progress bar on stderr (no dependency); silent when not a terminal."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = max(total, 1)
-        self.enabled = enabled
-        self.start = time.perf_counter()
-
-    def update(self, done: int, loss: float, accuracy: float | None, stage: int | None) -> None:
-        if not self.enabled:
-            return
-        frac = min(done / self.total, 1.0)
-        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        acc = "" if accuracy is None else f" acc {accuracy:.3f}"
-        stg = "" if stage is None else f" stage {stage}"
-        elapsed = time.perf_counter() - self.start
-        sys.stderr.write(f"\r[{bar}] {done}/{self.total} loss {loss:.4f}{acc}{stg} "
-                         f"{elapsed:.0f}s")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+def _bar_update(bar: Any, done: int, loss: float, accuracy: float | None,
+                stage: int | None) -> None:
+    """Move the training bar to ``done`` steps with the loss, accuracy and stage after it."""
+    parts = [f"loss {loss:.4g}"]
+    if accuracy is not None:
+        parts.append(f"acc {accuracy:.3f}")
+    if stage is not None:
+        parts.append(f"stage {stage}")
+    bar.set_postfix_str(", ".join(parts), refresh=False)
+    bar.update(max(done - bar.n, 0))
 
 
 def _cutoff(model: Model) -> dict[str, int] | None:
@@ -194,6 +187,17 @@ def _cutoff(model: Model) -> dict[str, int] | None:
     if result is None or not result.cutoff_reached:
         return None
     return {"epoch": result.cutoff_epoch, "trials": result.cutoff_trials}
+
+
+def _cutoff_summary(value: float | None,
+                    reached: dict[str, int] | None) -> dict[str, Any] | None:
+    """``run.json``'s ``performance_cutoff``: the value, whether this call's training reached
+    it, and at which epoch (step) and trials; None without a cutoff."""
+    if value is None:
+        return None
+    return {"value": value, "reached": reached is not None,
+            "epoch": None if reached is None else reached["epoch"],
+            "trials": None if reached is None else reached["trials"]}
 
 
 def _write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -211,6 +215,33 @@ def _read_metrics(path: Path) -> list[dict[str, Any]]:
         return list(csv.DictReader(fh))
 
 
+#: Why ``training.png`` is missing on an install without matplotlib, and how to get it.
+NO_PLOT = ('training.png skipped: matplotlib is not installed (pip install "psychcore[analysis]"'
+           ', then draw it with psychcore report RUN_DIR or train again)')
+
+
+def metrics_figure(rows: list[dict[str, Any]]) -> Any:
+    """The figure of :func:`plot_metrics`: loss (log scale) and validation accuracy against
+    trials, with at most 6 x ticks in engineering format (``10k``, ``12.5k``) so the labels
+    never run together."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    trials = [float(r["trials"]) for r in rows]
+    loss = [float(r["loss"]) for r in rows]
+    acc = [float(r["accuracy"]) if r["accuracy"] not in ("", None) else math.nan for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    ax1.plot(trials, loss, color="black")
+    ax1.set(xlabel="trials", ylabel="loss", yscale="log", title="training loss")
+    ax2.plot(trials, acc, color="tab:blue")
+    ax2.set(xlabel="trials", ylabel="validation accuracy", ylim=(0, 1.02),
+            title="validation accuracy")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    return fig
+
+
 def plot_metrics(rows: list[dict[str, Any]], path: Path) -> bool:
     """Draw loss and accuracy against trials into ``path``; False if matplotlib is missing."""
     try:
@@ -220,14 +251,7 @@ def plot_metrics(rows: list[dict[str, Any]], path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    trials = [float(r["trials"]) for r in rows]
-    loss = [float(r["loss"]) for r in rows]
-    acc = [float(r["accuracy"]) if r["accuracy"] not in ("", None) else math.nan for r in rows]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
-    ax1.plot(trials, loss, color="black")
-    ax1.set(xlabel="trials", ylabel="loss", yscale="log", title="training loss")
-    ax2.plot(trials, acc, color="tab:blue")
-    ax2.set(xlabel="trials", ylabel="accuracy", ylim=(0, 1.02), title="validation accuracy")
+    fig = metrics_figure(rows)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -646,8 +670,8 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
     sets = ValidationSets(o["validation_trials"] or 512, model.validation_seed)
     has_accuracy = defines_accuracy(task)
     remaining = o["training_iters"] - model.epoch * task.N_batch
-    bar = _Progress(math.ceil(max(remaining, 0) / task.N_batch),
-                    sys.stderr.isatty() if o["progress"] is None else o["progress"])
+    bar = progress_bar(math.ceil(max(remaining, 0) / task.N_batch),
+                       show_progress(o["progress"]), desc="train", unit="step")
     start = time.perf_counter()
 
     # metrics.csv judges the run's own task throughout, also while a curriculum trains on
@@ -682,7 +706,7 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
                 "training_time_s": base_elapsed + time.perf_counter() - start}
 
     model.checkpoint_extra = checkpoint_extra
-    last: dict[str, Any] = {"accuracy": None}
+    last: dict[str, Any] = {"accuracy": None, "loss": None}
 
     def callback(status: TrainStatus) -> None:
         if status.epoch % loss_epoch == 0:
@@ -690,9 +714,10 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
             last["accuracy"] = rows[-1]["accuracy"] or None
         if status.epoch % o["checkpoint_epoch"] == 0:  # after this epoch's checkpoint
             _write_metrics(out / "metrics.csv", rows)
+        last["loss"] = status.loss
         acc = last["accuracy"]
-        bar.update(status.done_steps, status.loss, None if acc is None else float(acc),
-                   status.stage)
+        _bar_update(bar, status.done_steps, status.loss, None if acc is None else float(acc),
+                    status.stage)
         stop.check()
 
     training_time = 0.0
@@ -730,12 +755,18 @@ def _train_and_save(model: Model, task: Task, out: Path, o: dict[str, Any], stop
     info.update({
         "epochs": model.epoch,
         "trials": model.epoch * task.N_batch,
-        "final_loss": model.losses[-1] if model.losses else None,
+        # the last step's loss (also of a run shorter than loss_epoch, which records none)
+        "final_loss": (last["loss"] if last["loss"] is not None
+                       else model.losses[-1] if model.losses else None),
         "accuracy": final_acc,
         "training_time_s": training_time,
         "cutoff_reached": _cutoff(model),
+        "performance_cutoff": _cutoff_summary(o["performance_cutoff"], _cutoff(model)),
         "plot": "training.png" if plotted else None,
     })
+    plot_skipped = NO_PLOT if rows and not interrupted and not plotted else None
+    if plot_skipped:
+        info["plot_skipped"] = plot_skipped
     finish("interrupted" if interrupted else "finished", message)
     return RunResult(out, model, final_acc, info["final_loss"], model.epoch, training_time,
-                     interrupted, signame, message)
+                     interrupted, signame, message, plot_skipped, info["performance_cutoff"])

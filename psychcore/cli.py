@@ -250,6 +250,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return 143 if result.signal == "SIGTERM" else 130
     print(f"finished: {result.epochs} steps, final loss {loss}, validation accuracy {acc}, "
           f"{result.training_time:.1f} s training; run directory {result.path}")
+    cutoff = result.cutoff
+    if cutoff is not None:
+        print(f"performance cutoff {cutoff['value']:g} reached at step {cutoff['epoch']} "
+              f"({cutoff['trials']} trials)" if cutoff["reached"] else
+              f"performance cutoff {cutoff['value']:g} not reached")
+    if result.plot_skipped:
+        print(result.plot_skipped.replace("RUN_DIR", str(result.path)))
     return 0
 
 
@@ -264,7 +271,7 @@ def _cmd_repro(args: argparse.Namespace) -> int:
     backends = (None if args.backends is None
                 else [b.strip() for b in args.backends.split(",") if b.strip()])
     seeds = {k: int(v) for k, v in _key_values(args.seed_for, "--seed-for").items()}
-    report = check_reproducibility(task, spec, backends, steps=args.iters, seed=args.seed,
+    report = check_reproducibility(task, spec, backends, steps=args.steps, seed=args.seed,
                                    seeds=seeds, learning_rate=args.learning_rate,
                                    loss_epoch=args.loss_epoch, sync_every=args.sync_every,
                                    sensitivity=args.sensitivity)
@@ -274,6 +281,18 @@ def _cmd_repro(args: argparse.Namespace) -> int:
 
         atomic_write_text(args.json, report_json(report), overwrite=True)
     return 0 if report.ok else 1
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option name kept working: stores into the new one's ``dest`` and says so once on
+    stderr (``psychcore: warning: ...``), naming the option to use instead."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        new = "--" + self.dest.replace("_", "-")
+        print(f"psychcore: warning: {parser.prog} {option_string} is deprecated; use {new} "
+              f"(same meaning)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def _add_network_options(p: argparse.ArgumentParser) -> None:
@@ -298,7 +317,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("scipy") is None:
         raise ImportError("psychcore report needs matplotlib and scipy: "
-                          "pip install 'psychcore[analysis]'")
+                          'pip install "psychcore[analysis]"')
     if "matplotlib.pyplot" not in sys.modules:
         import matplotlib
 
@@ -393,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="backend name (default: $PSYCHCORE_BACKEND, else the only installed "
                         "backend; see `psychcore plugins`)")
     p.add_argument("--iters", type=_positive_int,
-                   help="training trials, in all (default 50000; on --resume, the run's)")
+                   help="training trials in all, like PsychRNN's training_iters (default 50000;"
+                        " on --resume, the run's); the steps are this / N_batch")
     p.add_argument("--checkpoint-epoch", type=_positive_int, default=100,
                    help="checkpoint every N steps (default 100)")
     p.add_argument("--performance-cutoff", type=float,
@@ -414,8 +434,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backends",
                    help="comma-separated backend names, the first the reference (default: "
                         "every installed backend that can run here)")
-    p.add_argument("--iters", type=_positive_int, default=200,
-                   help="Adam steps per backend (default 200)")
+    p.add_argument("--steps", type=_positive_int, default=200,
+                   help="Adam steps (training batches) per backend (default 200)")
+    p.add_argument("--iters", dest="steps", type=_positive_int, action=_DeprecatedAlias,
+                   default=argparse.SUPPRESS,
+                   help="deprecated alias of --steps (it counts Adam steps, while train's "
+                        "--iters counts trials)")
     p.add_argument("--float64", action="store_true", help="run in float64 (tolerance 1e-9)")
     p.add_argument("--sync-every", type=int, default=1, metavar="N",
                    help="every N steps, restart every backend from the first one's weights and "

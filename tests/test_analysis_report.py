@@ -81,11 +81,116 @@ def make_run(path: Path, *, run_json: bool = True, metrics: bool = True) -> Path
     return path
 
 
+def layout_problems(fig, dpi: float = 110) -> list[str]:
+    """What keeps a figure off a slide, measured by matplotlib's renderer at the saved dpi:
+    tick labels of one axis that overlap each other, and text (titles, axis and tick labels,
+    legends, colour bars) that leaves the canvas."""
+    from matplotlib.text import Text
+
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    undrawn = set()  # labels of ticks outside the view limits: matplotlib does not draw them
+    drawn: dict[object, list] = {}
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            tol = 1e-9 * max(abs(low), abs(high), 1.0)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                labels = (tick.label1, tick.label2)
+                if low - tol <= tick.get_loc() <= high + tol:
+                    if tick in axis.get_major_ticks():
+                        drawn.setdefault(axis, []).extend(labels)
+                else:
+                    undrawn.update(labels)
+    for ax in fig.axes:
+        where = ax.get_title() or ax.get_label() or "an axes"
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in drawn.get(axis, []) if t.get_visible() and t.get_text()]
+            boxes = [t.get_window_extent(renderer) for t in labels]
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    a, b = boxes[i], boxes[j]
+                    # overlapping by more than a pixel in both directions
+                    if (min(a.x1, b.x1) - max(a.x0, b.x0) > 1
+                            and min(a.y1, b.y1) - max(a.y0, b.y0) > 1):
+                        problems.append(f"{axis.axis_name} tick labels of {where!r} overlap: "
+                                        f"{labels[i].get_text()!r} and {labels[j].get_text()!r}")
+    width, height = fig.bbox.width, fig.bbox.height
+    for text in fig.findobj(Text):
+        if text in undrawn or not (text.get_visible() and text.get_text().strip()):
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
+            problems.append(f"text {text.get_text()!r} leaves the {width:.0f}x{height:.0f} "
+                            f"canvas: {box.x0:.0f}..{box.x1:.0f} x {box.y0:.0f}..{box.y1:.0f}")
+    return problems
+
+
 @pytest.fixture(scope="module")
 def report_run(tmp_path_factory):
+    """The report of a hand-built network; each figure's layout is checked as it is saved."""
+    import psychcore.analysis._report as report_module
+
+    checked: dict[str, list[str]] = {}
+    save = report_module._save
+
+    def checking_save(fig, path):
+        checked[Path(path).stem] = layout_problems(fig)
+        save(fig, path)
+
     run = make_run(tmp_path_factory.mktemp("report") / "run")
-    rc = main(["report", str(run), *FAST])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report_module, "_save", checking_save)
+        rc = main(["report", str(run), *FAST])
+    run_layout[run] = checked
     return run, rc
+
+
+run_layout: dict[Path, dict[str, list[str]]] = {}
+
+
+def test_every_report_figure_fits_its_canvas_without_overlapping_labels(report_run):
+    run, rc = report_run
+    checked = run_layout[run]
+    assert rc == 0 and set(checked) == set(ALL_FIGURES)
+    assert {name: problems for name, problems in checked.items() if problems} == {}
+
+
+def test_the_training_plot_ticks_stay_apart_on_long_runs():
+    """10k-20k trials (a resumed run): the default ticks read "10000125001500017500 20000"."""
+    import matplotlib.pyplot as plt
+
+    from psychcore._run import metrics_figure
+
+    rows = [{"epoch": e, "trials": 64 * e, "loss": 0.5 / e, "accuracy": min(1.0, e / 300)}
+            for e in range(160, 320, 10)]
+    fig = metrics_figure(rows)
+    try:
+        assert layout_problems(fig) == []
+        low, high = fig.axes[0].get_xlim()
+        labels = [t.get_text() for t in fig.axes[0].get_xticklabels()
+                  if t.get_text() and low <= t.get_position()[0] <= high]
+        assert 3 <= len(labels) <= 6 and all(len(t) <= 5 for t in labels), labels
+    finally:
+        plt.close(fig)
+    # the check sees the problem it guards against: 5-digit labels every 2500 trials, narrow
+    fig, ax = plt.subplots(figsize=(2.2, 2))
+    ax.plot([10000, 20000], [0, 1])
+    ax.set_xticks(np.arange(10000, 20001, 2500))
+    try:
+        assert any("tick labels" in p and "overlap" in p for p in layout_problems(fig))
+    finally:
+        plt.close(fig)
+
+
+def test_example_trial_titles_write_numbers_as_people_do():
+    from psychcore.analysis._report import _value_text
+
+    assert [_value_text(v) for v in (1400.0, 1400, 0.2041, 2.5e-05, 1234.5, -0.0, True,
+                                     "go", [100.0, 0.5], np.float32(0.1))] == [
+        "1400", "1400", "0.204", "2.5e-05", "1234", "0", "True", "go", "[100, 0.5]", "0.1"]
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -179,7 +284,7 @@ def test_report_progress_bar_and_failed_figures(tmp_path, monkeypatch, capsys):
     run = make_run(tmp_path / "bare", run_json=False, metrics=False)
     result = write_report(run, progress=True)
     err = capsys.readouterr().err
-    assert "[" + "#" * 24 + "] 3/3 done" in err and "weights" in err
+    assert "report: 100%" in err and "3/3" in err and "done" in err and "weights" in err
     assert list(result.failed) == ["spectrum"] and "spectrum exploded" in result.failed["spectrum"]
     html = (run / "report" / "index.html").read_text()
     assert "<h2>Failed</h2>" in html and "spectrum exploded" in html

@@ -186,3 +186,27 @@ def test_an_existing_snapshot_file_is_found_before_the_first_step(tmp_path):
         model.train(Sign(), training_iters=16 * 30, verbosity=False,
                     save_weights_path=str(tmp_path / "nope" / "final"))
     assert model.epoch == 0
+
+
+def test_a_short_run_prints_its_loss_and_the_cutoff_it_missed(tmp_path, capsys):
+    """3 steps (fewer than --loss-epoch): the last step's loss, not "final loss n/a"."""
+    assert train(tmp_path / "short", "--iters", "48", "--performance-cutoff", "1.01") == 0
+    out = capsys.readouterr().out
+    assert "finished: 3 steps, final loss " in out and "final loss n/a" not in out
+    assert "performance cutoff 1.01 not reached" in out
+    info = json.loads((tmp_path / "short" / "run.json").read_text())
+    assert info["final_loss"] > 0
+    assert info["performance_cutoff"] == {"value": 1.01, "reached": False, "epoch": None,
+                                          "trials": None}
+
+
+def test_without_matplotlib_the_training_plot_is_skipped_with_how_to_get_it(tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # import -> ImportError
+    assert train(tmp_path / "bare") == 0
+    out = capsys.readouterr().out
+    assert ('training.png skipped: matplotlib is not installed (pip install '
+            '"psychcore[analysis]"') in out and str(tmp_path / "bare") in out
+    info = json.loads((tmp_path / "bare" / "run.json").read_text())
+    assert info["plot"] is None and "matplotlib is not installed" in info["plot_skipped"]
+    assert not (tmp_path / "bare" / "training.png").exists()

@@ -184,7 +184,7 @@ def test_install_hints_name_distributions(fake_plugins, capsys):
             in capsys.readouterr().out)
     assert main(["plugins"]) == 0
     assert ("no training backend installed: pip install psychcore-torch or pip install "
-            "psychcore-tf") in capsys.readouterr().out
+            "\"psychcore-tf[cpu]\"") in capsys.readouterr().out
     with pytest.raises(ValueError, match="To install one: pip install psychcore-torch"):
         psychcore.get_backend("torch")
     with pytest.raises(ValueError, match="To install one: pip install psychcore-tasks-classic"):

@@ -146,7 +146,7 @@ def test_mismatched_seed_fails_and_names_what_differs():
 
 def test_cli_exit_codes_and_json(tmp_path, capsys):
     args = ["repro", SIGN, "-t", "N_batch=8", "--N-rec", "10", "--backends",
-            "numpy-readout,numpy-other", "--iters", "12", "--loss-epoch", "3"]
+            "numpy-readout,numpy-other", "--steps", "12", "--loss-epoch", "3"]
     assert main([*args, "--float64", "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
     assert "PASS" in out and "Simulator agreement" in out
@@ -207,9 +207,13 @@ def test_by_default_every_installed_backend_that_can_run_is_compared(monkeypatch
                                    sensitivity=False)
     assert [r.backend for r in report.runs] == ["numpy-other", "numpy-readout"]
     assert report.ok, report.format()
+    # --iters: the old name of --steps, still accepted with a warning
     assert main(["repro", SIGN, "-t", "N_batch=4", "--N-rec", "8", "--iters", "4",
                  "--loss-epoch", "2", "--float64", "--no-sensitivity"]) == 0
-    assert "numpy-other vs numpy-readout" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "numpy-other vs numpy-readout" in captured.out
+    assert "repro --iters is deprecated; use --steps" in captured.err
+    assert ": 4 Adam steps," in captured.out
     monkeypatch.setattr(_plugins.registry(), "backends", {
         c.name: c for c in (NumpyReadoutBackend, Unavailable)})
     with pytest.raises(ValueError, match="compares at least two backends; installed and able "

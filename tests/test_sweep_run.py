@@ -26,7 +26,7 @@ from psychcore.sweep import Sweep, read_results, run_sweep  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     "torch" not in psychcore.backends(),
-    reason="the torch backend is not installed (pip install -e plugins/torch_backend)",
+    reason="the torch backend is not installed (pip install psychcore-torch)",
 )
 
 SWEEP = """

@@ -4,7 +4,7 @@ lesions and perturbations, and the ``psychcore report`` figures.
 Everything works on a weights dict (docs/equations.md) and the NumPy
 :class:`~psychcore.Simulator`; no training backend is needed. The functions that fit,
 optimise or plot import scipy and matplotlib when called (``pip install
-'psychcore[analysis]'``); importing this package imports neither.
+"psychcore[analysis]"``); importing this package imports neither.
 
 - Behaviour: :func:`choices`, :func:`correct_trials`, :func:`signed_coherence`,
   :func:`choice_probabilities`, :func:`fit_psychometric`, :func:`plot_psychometric`,
@@ -50,6 +50,7 @@ from ._population import (
     ConditionAverages,
     PCAResult,
     condition_averages,
+    condition_colorbar,
     condition_colors,
     pca,
     plot_pca_trajectories,
@@ -80,6 +81,7 @@ __all__ = [
     "choice_probabilities",
     "choices",
     "condition_averages",
+    "condition_colorbar",
     "condition_colors",
     "connection_counts",
     "correct_trials",

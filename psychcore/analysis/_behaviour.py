@@ -125,7 +125,7 @@ def plot_trial(
     step = 1.0 if dt is None else v.real(dt, "dt", owner, low=0.0, low_open=True)
     t = np.arange(xs.shape[1]) * step
     plt = v.pyplot()
-    fig, axs = plt.subplots(3, 1, figsize=(5.5, 5.2), sharex=True, layout="constrained")
+    fig, axs = plt.subplots(3, 1, figsize=(6.4, 5.2), sharex=True, layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     masked_out = np.max(m[k], axis=1) == 0
     panels = ((xs[k], "input"), (ys[k], "target"), (out[k], "output"))
@@ -137,7 +137,8 @@ def plot_trial(
                             transform=ax.get_xaxis_transform(), zorder=0,
                             label="mask = 0" if name == "target" else None)
         ax.set_ylabel(name)
-        ax.legend(fontsize=7, frameon=False, loc="upper left", ncols=min(4, data.shape[1] + 1))
+        # beside the panel, where it covers no trace (one column: any number of channels)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axs[-1].set_xlabel("time (ms)" if dt is not None else "step")
     if title:
         fig.suptitle(title, fontsize=9)

@@ -269,7 +269,7 @@ def plot_pca_trajectories(
                          f"n_components); received shape {proj.shape}")
     labels = (np.arange(proj.shape[0]) if conditions is None
               else _labels(conditions, "conditions", owner, proj.shape[0]))
-    ax = v.axes(ax, owner, figsize=(4.8, 4.2) if dims == 2 else (5.2, 4.6),
+    ax = v.axes(ax, owner, figsize=(5.6, 4.2) if dims == 2 else (6.0, 4.6),
                 projection="3d" if dims == 3 else None)
     colors = condition_colors(labels, cmap)
     for traj, color, label in zip(proj, colors, labels, strict=True):
@@ -288,9 +288,51 @@ def plot_pca_trajectories(
     ax.set_ylabel(names[1])
     if dims == 3:
         ax.set_zlabel(names[2])
-    if legend and len(labels) <= 12:
-        ax.legend(fontsize=7, frameon=False, title=legend_title, title_fontsize=7)
+    if legend and len(labels) <= 12:  # beside the axes, where it covers no trajectory
+        ax.legend(fontsize=7, frameon=False, title=legend_title, title_fontsize=7,
+                  loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax.figure
+
+
+def condition_colorbar(ax: Any, conditions: Any, *, cmap: str | None = None,
+                       label: str = "condition") -> Any:
+    """A colour bar beside ``ax`` for numeric condition labels, in the colours of
+    :func:`condition_colors` (the same map and scale), ticked at the labels.
+
+    Args:
+        ax: The axes whose lines are coloured by condition.
+        conditions: The labels the colours were chosen from.
+        cmap: The colormap name given to :func:`condition_colors`.
+        label: The colour bar's label.
+
+    Returns:
+        The Colorbar, or None for non-numeric labels (a legend explains those).
+    """
+    v.pyplot()
+    import matplotlib
+    from matplotlib.colors import ListedColormap, Normalize
+
+    labels = np.asarray(conditions).reshape(-1)
+    if labels.dtype.kind not in "biuf" or not labels.size:
+        return None
+    vals = labels.astype(np.float64)
+    if cmap is None and vals.min() < 0 < vals.max():
+        lim = float(np.abs(vals).max())
+        mapping, norm = matplotlib.colormaps["coolwarm"], Normalize(-lim, lim)
+    else:
+        base = matplotlib.colormaps[cmap or "viridis"]
+        mapping = ListedColormap(base(np.linspace(0.05, 0.95, 256)))
+        low, high = float(vals.min()), float(vals.max())
+        norm = Normalize(low, high if high > low else low + 1.0)
+    bar = ax.figure.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=mapping), ax=ax,
+                             shrink=0.85, pad=0.02)
+    ticks = np.unique(vals)
+    if ticks.size > 7:  # every other label, the extremes kept
+        ticks = np.unique(np.r_[ticks[::2], ticks[-1]])
+    bar.set_ticks(ticks, labels=[_label_text(float(t)) for t in ticks])
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(label, fontsize=8)
+    return bar
 
 
 @runtime_checkable

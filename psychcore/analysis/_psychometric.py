@@ -539,7 +539,7 @@ def plot_psychometric(
         )
     if fit is not None and not isinstance(fit, PsychometricFit):
         raise TypeError(f"{owner}: fit must be a PsychometricFit or None; received {describe(fit)}")
-    ax = v.axes(ax, owner, figsize=(4.2, 3.4))
+    ax = v.axes(ax, owner, figsize=(4.4, 4.0))
     scale = 100.0 if percent else 1.0
     if n is not None and np.all(n > 0):
         lo, hi = _wilson(p * n, n)
@@ -560,7 +560,9 @@ def plot_psychometric(
     ax.set(xlabel="signed coherence",
            ylabel=f"{'% ' if percent else 'P '}choice{which}",
            ylim=(-0.03 * scale, 1.03 * scale))
-    ax.legend(fontsize=7, frameon=False, loc="best")
+    # below the axes: a legend inside would cover the curve or its error bars somewhere
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncols=2)
     return ax.figure
 
 

@@ -36,7 +36,7 @@ import inspect
 import json
 import os
 import shutil
-import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import describe
+from .._progress import progress_bar, show_progress
 from .._rng import as_generator
 from .._spec_io import read_json_file
 from . import _validate as v
@@ -74,30 +75,6 @@ class ReportResult:
     skipped: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
-
-
-class _Progress:
-    """``[#####-----] 3/9 name`` on one stderr line; silent when disabled."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.done = max(total, 1), enabled, 0
-        self.start = time.perf_counter()
-
-    def step(self, name: str) -> None:
-        if self.enabled:
-            frac = min(self.done / self.total, 1.0)
-            bar = "#" * int(24 * frac) + "-" * (24 - int(24 * frac))
-            elapsed = time.perf_counter() - self.start
-            sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {name:<28s} {elapsed:5.1f}s")
-            sys.stderr.flush()
-        self.done += 1
-
-    def close(self) -> None:
-        if self.enabled:
-            elapsed = time.perf_counter() - self.start
-            sys.stderr.write(f"\r[{'#' * 24}] {self.total}/{self.total} {'done':<28s} "
-                             f"{elapsed:5.1f}s\n")
-            sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------- loading
@@ -160,13 +137,13 @@ def _save(fig: Any, path: Path) -> None:
 
 
 def _training(run: Path, out: Path) -> str | None:
-    from .._run import _read_metrics, plot_metrics
+    from .._run import _read_metrics, metrics_figure
 
     rows = _read_metrics(run / "metrics.csv")
     if not rows:
         return None
-    if not plot_metrics(rows, out):
-        raise ImportError("matplotlib is needed for the training curves")
+    v.pyplot()  # matplotlib (Agg unless a backend is chosen), or an ImportError saying how
+    _save(metrics_figure(rows), out)
     last = rows[-1]
     acc = last.get("accuracy") or "n/a"
     return (f"Training: loss (log scale) and validation accuracy against trials seen, from "
@@ -250,13 +227,36 @@ class _Context:
         return self.levels
 
 
+def _value_text(value: Any) -> str:
+    """A trial parameter as a person writes it: ``1400`` (not ``1.4e+03``), ``0.204``,
+    ``2.5e-05``; ``True``, strings and short lists as they are."""
+    if isinstance(value, np.ndarray) and value.size <= 4:
+        value = value.tolist()
+    if isinstance(value, list | tuple) and len(value) <= 4:
+        return "[" + ", ".join(_value_text(val) for val in value) + "]"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        text = str(value)
+        return text if len(text) <= 24 else text[:21] + "..."
+    number = float(value)
+    if not np.isfinite(number) or number == 0:
+        return f"{number + 0.0:g}"  # + 0.0: -0.0 reads 0
+    if number == round(number) and abs(number) < 1e9:
+        return str(int(number))
+    if abs(number) >= 100:
+        return f"{number:.0f}"
+    if abs(number) >= 1e-3:
+        return f"{number:.3g}"
+    return f"{number:.2g}"
+
+
 def _example_trial(ctx: _Context, path: Path, result: ReportResult) -> str:
     from ._behaviour import plot_trial
 
     x, y, mask, params, out, _ = ctx.main_batch()
-    desc = ", ".join(f"{k}={val:.3g}" if isinstance(val, float) else f"{k}={val}"
+    desc = ", ".join(f"{k}={_value_text(val)}"
                      for k, val in dict(params[0]).items()) if len(params) else ""
-    _save(plot_trial(x, y, mask, out, trial=0, dt=ctx.dt, title=desc or None), path)
+    title = textwrap.fill(desc, width=72, break_long_words=False) if desc else None
+    _save(plot_trial(x, y, mask, out, trial=0, dt=ctx.dt, title=title), path)
     try:
         acc = float(ctx.task.accuracy_function(y, out, mask))
         result.notes["accuracy"] = acc
@@ -336,7 +336,7 @@ def _pca(ctx: _Context, path: Path, result: ReportResult) -> str:
 
 def _fixed_points(ctx: _Context, path: Path, result: ReportResult, n_inits: int) -> str | None:
     from ._fixed_points import find_fixed_points, sample_initial_states
-    from ._population import pca, plot_pca_trajectories
+    from ._population import condition_colorbar, pca, plot_pca_trajectories
 
     if ctx.spec.architecture != "rnn":
         return None
@@ -349,13 +349,15 @@ def _fixed_points(ctx: _Context, path: Path, result: ReportResult, n_inits: int)
                                   n_inits, rng=ctx.rng, noise_scale=scale)
     fps = find_fixed_points(ctx.spec, ctx.weights, np.zeros(ctx.sim.N_in), inits)
     plt = v.pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.5, 4.2), layout="constrained",
-                                   width_ratios=[1.2, 1])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.8), layout="constrained",
+                                   width_ratios=[1.25, 1])
     plot_pca_trajectories(res, avg.conditions, ax=ax1, fixed_points=fps, legend=False)
+    condition_colorbar(ax1, avg.conditions, label=kind)  # the trajectories' colours
     handles = [h for h in ax1.get_lines() if h.get_label().endswith(("point", "points"))]
-    if handles:  # the trajectories' colours are explained in pca.png
-        ax1.legend(handles=handles, fontsize=7, frameon=False, loc="best")
-    ax1.set_title("fixed points (zero input) on the PCs", fontsize=9)
+    if handles:
+        ax1.legend(handles=handles, fontsize=7, frameon=False, loc="upper center",
+                   bbox_to_anchor=(0.5, -0.13), ncols=len(handles))
+    ax1.set_title("fixed points (zero input) on the PCs", fontsize=10)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     top = min(10, ctx.sim.N_rec)
     for i in range(min(len(fps), 8)):
@@ -363,9 +365,10 @@ def _fixed_points(ctx: _Context, path: Path, result: ReportResult, n_inits: int)
         ax2.plot(np.arange(1, top + 1), mod, "o-", ms=4, lw=1, color=colors[i % len(colors)],
                  label=f"#{i} {fps.kind[i]}, {fps.stability[i]} ({fps.n_unstable[i]} unstable)")
     ax2.axhline(1.0, color="0.5", ls="--", lw=1)
-    ax2.set(xlabel="eigenvalue rank", ylabel="|λ| of the Euler map's Jacobian",
-            title="largest eigenvalue moduli (> 1: unstable)")
-    ax2.legend(fontsize=7, frameon=False)
+    ax2.set(xlabel="eigenvalue rank", ylabel="|λ| of the Euler map's Jacobian")
+    ax2.set_title("largest eigenvalue moduli (> 1: unstable)", fontsize=10)
+    ax2.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+               ncols=2)
     _save(fig, path)
     n_fixed = int(fps.is_fixed.sum())
     kinds = ", ".join(f"{int(np.sum(fps.is_fixed & (fps.stability == s)))} {s}"
@@ -377,7 +380,8 @@ def _fixed_points(ctx: _Context, path: Path, result: ReportResult, n_inits: int)
             f"visited in the simulated trials by minimising q = ½‖F(x) − x‖²: {n_fixed} fixed "
             f"point(s) ({kinds or 'none'}) and {len(fps) - n_fixed} slow point(s) "
             f"(q < {fps.tol_slow:g}). Left: on the PCs of the trajectories of pca.png "
-            f"(filled black: stable, open red: unstable/saddle, grey x: slow). Right: moduli "
+            f"(filled black: stable, open red: unstable/saddle, grey x: slow; the colour bar gives "
+            f"each trajectory's {kind}). Right: moduli "
             f"of the top "
             f"eigenvalues of the Euler map's Jacobian at each point, largest first.")
 
@@ -399,7 +403,7 @@ def _lesions(ctx: _Context, path: Path, result: ReportResult) -> str | None:
     if dale_enabled(ctx.weights):
         kinds["equal per E/I pairing"] = lesion_by_type
     plt = v.pyplot()
-    fig, ax = plt.subplots(figsize=(4.6, 3.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(4.8, 3.9), layout="constrained")
     curves = {}
     for name, fn in kinds.items():
         acc = np.empty((fractions.size, repeats))
@@ -413,7 +417,8 @@ def _lesions(ctx: _Context, path: Path, result: ReportResult) -> str | None:
                     capsize=2, label=name)
     ax.set(xlabel="fraction of existing recurrent connections removed", ylabel="accuracy",
            ylim=(-0.02, 1.02), title="lesions")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncols=len(kinds))
     _save(fig, path)
     result.notes["lesions"] = {"fractions": fractions.tolist(), **curves}
     return (f"Lesions: task accuracy on the same {len(y)} trials (and noise) after removing a "
@@ -550,22 +555,24 @@ def write_report(
     task_stage("pca", _pca)
     task_stage("fixed_points", _fixed_points, fixed_point_inits)
     task_stage("lesions", _lesions)
-    bar = _Progress(len(stages), sys.stderr.isatty() if progress is None else bool(progress))
+    bar = progress_bar(len(stages), show_progress(progress), desc="report", unit="figure")
     try:
         for name, fn, label in stages:
-            bar.step(label)
+            bar.set_postfix_str(label)
             path = tmp / f"{name}.png"
             try:
                 caption = fn(path)
             except Exception as exc:
                 result.failed[name] = f"{type(exc).__name__}: {exc}\n" + "".join(
                     traceback.format_exception(exc)[-3:])
-                continue
+                caption = False
             if caption is None:
                 result.skipped[name] = _NOT_APPLICABLE.get(name, "not applicable")
-            else:
+            elif caption is not False:
                 result.figures[name] = final / path.name
                 result.captions[name] = caption
+            bar.update()
+        bar.set_postfix_str("done", refresh=False)
         bar.close()
         (tmp / "index.html").write_text(_html(run, spec, info, result), encoding="utf-8")
         (tmp / "report.json").write_text(json.dumps(
@@ -581,6 +588,7 @@ def write_report(
         else:
             tmp.rename(final)
     finally:
+        bar.close()
         if tmp.exists():
             shutil.rmtree(tmp)
     return result

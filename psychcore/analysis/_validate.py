@@ -173,7 +173,7 @@ def scipy_optimize() -> Any:
         import scipy.optimize
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "this analysis needs scipy: pip install 'psychcore[analysis]'"
+            'this analysis needs scipy: pip install "psychcore[analysis]"'
         ) from exc
     return scipy.optimize
 
@@ -188,7 +188,7 @@ def pyplot() -> Any:
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "plotting needs matplotlib: pip install 'psychcore[analysis]'"
+            'plotting needs matplotlib: pip install "psychcore[analysis]"'
         ) from exc
     return plt
 

@@ -917,8 +917,8 @@ def _toml() -> Any:
         try:
             import tomli as tomllib
         except ModuleNotFoundError as exc:
-            raise ImportError("reading TOML on Python 3.10 needs tomli: pip install tomli "
-                              "(or psychcore[sweep]); or write the sweep as JSON") from exc
+            raise ImportError('reading TOML on Python 3.10 needs tomli: pip install '
+                              '"psychcore[sweep]" (or tomli); or write the sweep as JSON') from exc
     return tomllib
 
 

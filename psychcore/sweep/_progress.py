@@ -1,14 +1,16 @@
 """Progress of a whole sweep on stderr: finished, running, failed, elapsed, time left.
 
-On a terminal one status line is redrawn every second and each finished or failed run is
-printed above it; otherwise (a log file, CI) one line per event, status included.
+On a terminal (or in Jupyter) a ``tqdm`` bar counts the runs and each finished or failed run
+is printed above it; otherwise (a log file, CI) one line per event, status included.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
+
+from .._progress import is_live, progress_bar
 
 
 def duration(seconds: float) -> str:
@@ -39,7 +41,7 @@ class SweepProgress:
         self.slots = max(1, slots)
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.tty = is_live(self.stream)
         self.start = time.monotonic()
         self.finished = 0
         self.failed = 0
@@ -47,7 +49,7 @@ class SweepProgress:
         self.running = 0
         self.durations: list[float] = []
         self._last_draw = 0.0
-        self._drawn = False
+        self._bar: Any = None
 
     @property
     def pending(self) -> int:
@@ -77,37 +79,44 @@ class SweepProgress:
 
     def event(self, text: str, final: bool = False) -> None:
         """Print one event (a run finished or failed) with the status (``final``: the last
-        line, after which no status line is drawn)."""
+        line, after which no bar is drawn)."""
         if not self.enabled:
             return
         if self.tty:
-            self._clear()
-            self.stream.write(f"sweep: {text}\n")
-            if not final:
+            if final:
+                self.close()
+                self.stream.write(f"sweep: {text}\n")
+                self.stream.flush()
+            else:
+                self._live().write(f"sweep: {text}", file=self.stream)
                 self.draw(force=True)
-        else:
-            self.stream.write(f"sweep: {text} [{self.status()}]\n")
+            return
+        self.stream.write(f"sweep: {text} [{self.status()}]\n")
         self.stream.flush()
 
+    def _live(self) -> Any:
+        if self._bar is None:
+            self._bar = progress_bar(self.total, True, desc="sweep", unit="run",
+                                     initial=self.skipped, stream=self.stream)
+        return self._bar
+
     def draw(self, force: bool = False) -> None:
-        """Redraw the status line (terminals only, at most once a second)."""
+        """Bring the bar up to date (terminals and notebooks only, at most once a second)."""
         if not (self.enabled and self.tty):
             return
         now = time.monotonic()
         if force or now - self._last_draw >= 1.0:
-            self._clear()
-            self.stream.write(f"sweep: {self.status()}")
-            self.stream.flush()
-            self._drawn = True
+            bar = self._live()
+            stopped = f", {self.interrupted} interrupted" if self.interrupted else ""
+            bar.set_postfix_str(f"{self.running} running, {self.failed} failed{stopped}",
+                                refresh=False)
+            done = self.skipped + self.finished + self.failed + self.interrupted
+            bar.update(max(done - bar.n, 0))
+            bar.refresh()
             self._last_draw = now
 
-    def _clear(self) -> None:
-        if self._drawn:
-            self.stream.write("\r\033[K")
-            self._drawn = False
-
     def close(self) -> None:
-        """End the status line."""
-        if self.enabled and self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+        """End the bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -30,7 +30,8 @@ def _import_ray(local: bool) -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise ImportError("--ray needs Ray: pip install ray (or 'psychcore[ray]')") from exc
+        raise ImportError('--ray needs Ray: pip install ray (or pip install '
+                          '"psychcore[ray]")') from exc
     return ray
 
 

@@ -181,7 +181,7 @@ def _pyplot() -> Any:
         import matplotlib
     except ImportError as exc:
         raise ImportError("psychcore sweep-report needs matplotlib: "
-                          "pip install 'psychcore[analysis]'") from exc
+                          'pip install "psychcore[analysis]"') from exc
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -104,22 +104,20 @@ class InProcessPool:
 
 @contextlib.contextmanager
 def _locked(state: Path) -> Iterator[None]:
+    """Hold the sweep's lock (``filelock``: every platform) for the block, or raise."""
+    from filelock import FileLock, Timeout
+
     state.mkdir(parents=True, exist_ok=True)
-    with open(state / "lock", "a+", encoding="utf-8") as fh:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock
-            yield
-            return
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise SweepBusyError(f"another psychcore sweep is running in {state.parent} "
-                                 f"(it holds {state / 'lock'})") from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    lock = FileLock(str(state / "lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SweepBusyError(f"another psychcore sweep is running in {state.parent} "
+                             f"(it holds {state / 'lock'})") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _flat(d: Any, prefix: str = "") -> dict[str, Any]:

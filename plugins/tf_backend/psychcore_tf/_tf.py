@@ -92,8 +92,8 @@ def tensorflow_status() -> tuple[bool, str]:
     """``(True, "")`` when TensorFlow imports, else ``(False, reason)``."""
     if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow") is None:
         return False, (
-            "TensorFlow is not installed; install it with pip install 'psychcore-tf[tensorflow]' "
-            "(or 'psychcore-tf[cpu]' for the CPU-only tensorflow-cpu build)"
+            'TensorFlow is not installed; install it with pip install "psychcore-tf[tensorflow]" '
+            '(or pip install "psychcore-tf[cpu]" for the CPU-only tensorflow-cpu build)'
         )
     try:
         tf = import_tensorflow()
