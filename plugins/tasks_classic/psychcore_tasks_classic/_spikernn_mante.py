@@ -47,7 +47,9 @@ class SpikeRNNMante(SpikeRNNTask):
     Success criterion (``accuracy_function``, spikeRNN's): over the last 1000 ms of
     spikeRNN's trial, from 1500 ms on (its last 200 steps), the output's maximum must exceed
     ``threshold`` (0.7) when the target is +1, its minimum be below ``-threshold`` when it
-    is -1. Steps whose mask is 0 are not scored.
+    is -1. Steps whose mask is 0 are not scored. (spikeRNN's network makes 499 outputs, for
+    target steps 0 to 498, and scores the last 200 of them, steps 299 to 498; here the
+    window is the trial's last 200 steps at 5 ms.)
 
     Trial parameters: ``context`` (0: report motion, 1: report colour), ``motion_sign``,
     ``color_sign`` (signs of the two inputs' evidence, +1 or -1), ``label`` (the target's
