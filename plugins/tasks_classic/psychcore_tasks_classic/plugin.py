@@ -7,7 +7,7 @@ from psychcore.plugins import hookimpl
 
 @hookimpl
 def psychcore_register_tasks() -> list[type]:
-    """Return the classic task classes; users see each under its class name."""
-    from . import TASKS
+    """Return the classic and spikeRNN task classes; users see each under its class name."""
+    from . import SPIKERNN_TASKS, TASKS
 
-    return list(TASKS)
+    return [*TASKS, *SPIKERNN_TASKS]

@@ -8,6 +8,9 @@ from psychcore_tasks_classic import (
     GoNoGo,
     MatchToCategory,
     PerceptualDiscrimination,
+    SpikeRNNGoNoGo,
+    SpikeRNNMante,
+    SpikeRNNXOR,
 )
 
 from psychcore.testing import parametrize_with_checks
@@ -24,6 +27,9 @@ SETTINGS = {"dt": 10, "tau": 100, "T": 2000, "N_batch": 16}
     MatchToCategory(**SETTINGS, N_in=12, N_out=4),
     GoNoGo(**SETTINGS),
     ContextDependentIntegration(**SETTINGS),
+    SpikeRNNGoNoGo(**SETTINGS),
+    SpikeRNNXOR(**SETTINGS),
+    SpikeRNNMante(**SETTINGS),
 ])
 def test_conformance(check):
     check()

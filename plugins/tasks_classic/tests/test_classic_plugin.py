@@ -19,14 +19,18 @@ EXPECTED = [
     "GoNoGo",
     "ContextDependentIntegration",
 ]
+SPIKERNN = ["SpikeRNNGoNoGo", "SpikeRNNXOR", "SpikeRNNMante"]
 
 
 def test_hook_returns_the_task_classes() -> None:
     classes = plugin.psychcore_register_tasks()
-    assert [cls.__name__ for cls in classes] == EXPECTED
+    assert [cls.__name__ for cls in classes] == [*EXPECTED, *SPIKERNN]
     assert all(isinstance(cls, type) and issubclass(cls, Task) for cls in classes)
-    assert sorted(psychcore_tasks_classic.__all__) == sorted([*EXPECTED, "TASKS"])
+    assert sorted(psychcore_tasks_classic.__all__) == sorted(
+        [*EXPECTED, *SPIKERNN, "TASKS", "SPIKERNN_TASKS"]
+    )
     assert [cls.__name__ for cls in psychcore_tasks_classic.TASKS] == EXPECTED
+    assert [cls.__name__ for cls in psychcore_tasks_classic.SPIKERNN_TASKS] == SPIKERNN
     for cls in classes:
         assert getattr(psychcore_tasks_classic, cls.__name__) is cls
 
@@ -45,7 +49,7 @@ def test_entry_point_points_at_the_plugin_module() -> None:
 def test_psychcore_discovers_the_tasks() -> None:
     psychcore.plugins.reload_plugins()
     installed = psychcore.tasks()
-    for name in EXPECTED:
+    for name in [*EXPECTED, *SPIKERNN]:
         assert installed[name] is getattr(psychcore_tasks_classic, name)
     assert psychcore.get_task("GoNoGo") is psychcore_tasks_classic.GoNoGo
 
