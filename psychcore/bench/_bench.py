@@ -232,7 +232,7 @@ def _thread_settings(threads: int | None) -> str:
     env = ", ".join(f"{k}={v}" for k, v in given.items()) or "no thread variables set"
     if threads:
         return (f"--threads {threads}: OMP/MKL/OpenBLAS variables set to {threads} in every "
-                f"child and each backend's limit_threads({threads}); ({env} here)")
+                f"child and each backend's limit_threads({threads}) (here: {env})")
     return f"each framework's default ({env}); the floor's GEMMs on 1 thread"
 
 
