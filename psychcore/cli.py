@@ -8,6 +8,9 @@
   may differ); Ctrl-C or SIGTERM stop after the current step and save;
 - ``psychcore repro TASK``: train one spec on several backends from identical numbers and
   compare them (see ``psychcore._repro``); exit 0 within tolerance, 1 otherwise, 2 on bad input;
+- ``psychcore bench TASK``: time a training step and a forward pass on every installed
+  backend (each in its own process), against the floor of the step's matrix products, and
+  name the fastest (see ``psychcore.bench``); exit 0, 1 when a backend failed, 2 on bad input;
 - ``psychcore report RUN_DIR``: the analysis figures of a run as PNG with an ``index.html``
   (see ``psychcore.analysis``); exit 0 when every applicable figure was written, 1 when one
   failed, 2 on bad input (no run, an existing report without ``--overwrite``).
@@ -65,6 +68,17 @@ def _positive_int(text: str) -> int:
             f"expected a positive integer; received {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer; received {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer; received {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer; received {value}")
     return value
 
 
@@ -295,7 +309,61 @@ class _DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def _add_network_options(p: argparse.ArgumentParser) -> None:
+def _positive_int_list(text: str) -> list[int]:
+    items = [t.strip() for t in text.split(",")]
+    try:
+        values = [int(t) for t in items]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers, e.g. 50,256,1024; received "
+            f"{text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers; received {text!r}")
+    return values
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench, write_json
+
+    params = _key_values(args.task_param, "--task-param")
+    if args.N_batch is not None:
+        if "N_batch" in params and params["N_batch"] != args.N_batch:
+            raise ValueError(f"--N-batch {args.N_batch} and -t N_batch={params['N_batch']} "
+                             "differ; give one")
+        params["N_batch"] = args.N_batch
+    task = _plugins.build_task(args.task, params, seed=args.seed)
+    spec = build_spec(args)
+    if args.float64:
+        spec = spec.replace(dtype="float64")
+    backends = (None if args.backends is None
+                else [b.strip() for b in args.backends.split(",") if b.strip()])
+    if backends is not None and not backends:
+        raise ValueError(f"--backends names no backend; received {args.backends!r}")
+    result = run_bench(task, spec, backends, N_rec=args.N_rec_list, repeats=args.repeats,
+                       warmup=args.warmup, budget=args.budget, seed=args.seed,
+                       device=args.device, threads=args.threads,
+                       learning_rate=args.learning_rate,
+                       progress=(lambda line: print(f"measuring {line}", file=sys.stderr,
+                                                    flush=True)) if args.progress else None)
+    print(result.format())
+    if args.json:
+        write_json(result, args.json)
+    return 0 if result.ok else 1
+
+
+def _add_network_options(p: argparse.ArgumentParser, for_bench: bool = False) -> None:
+    """Task, spec and training options; for `bench`, --N-rec takes a list and there is no
+    --loss-epoch."""
+    _add_task_and_spec_options(p, for_bench)
+    p.add_argument("--learning-rate", type=_positive_float, default=1e-3)
+    if not for_bench:
+        p.add_argument("--loss-epoch", type=_positive_int, default=10,
+                       help="record every N steps")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_task_and_spec_options(p: argparse.ArgumentParser, n_rec_list: bool = False) -> None:
     p.add_argument("task", help="task name (see `psychcore tasks`) or path/to/file.py:Class")
     p.add_argument("-t", "--task-param", action="append", metavar="KEY=VALUE",
                    help="task constructor argument (JSON value), e.g. -t T=1500 -t coherence=0.2;"
@@ -303,13 +371,16 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", metavar="FILE", help="ModelSpec JSON file")
     p.add_argument("-s", "--spec-option", action="append", metavar="KEY=VALUE",
                    help="ModelSpec field (JSON value), e.g. -s autapses=false -s L2_rec=0.01")
-    p.add_argument("--N-rec", dest="N_rec", type=_positive_int, help="recurrent units")
+    if n_rec_list:
+        p.add_argument("--N-rec", dest="N_rec_list", type=_positive_int_list,
+                       metavar="N[,N...]",
+                       help="recurrent units, one or several sizes, e.g. 50,256,1024")
+        p.set_defaults(N_rec=None)
+    else:
+        p.add_argument("--N-rec", dest="N_rec", type=_positive_int, help="recurrent units")
     p.add_argument("--dale-ratio", type=float, help="fraction of excitatory units")
     p.add_argument("--architecture", choices=("rnn", "lstm", "gru"))
     p.add_argument("--rec-noise", type=float, help="recurrent noise")
-    p.add_argument("--learning-rate", type=_positive_float, default=1e-3)
-    p.add_argument("--loss-epoch", type=_positive_int, default=10, help="record every N steps")
-    p.add_argument("--seed", type=int, default=0)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -452,6 +523,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use another seed on one backend (to see a mismatch detected)")
     p.add_argument("--json", type=Path, help="also write the report as JSON")
     p.set_defaults(func=_cmd_repro)
+    p = sub.add_parser("bench", help="time a training step and a forward pass on every "
+                                     "backend and name the fastest")
+    _add_network_options(p, for_bench=True)
+    p.add_argument("--backends",
+                   help="comma-separated backend names (default: every installed backend that "
+                        "can run here)")
+    p.add_argument("--repeats", type=_positive_int, default=10,
+                   help="timed steps and forward passes, at most (default 10)")
+    p.add_argument("--warmup", type=_non_negative_int, default=1,
+                   help="untimed steps after the first (default 1)")
+    p.add_argument("--budget", type=_positive_float, default=10.0, metavar="SECONDS",
+                   help="stop repeating a measurement after this long, with at least 3 "
+                        "repetitions (default 10)")
+    p.add_argument("--N-batch", dest="N_batch", type=_positive_int,
+                   help="trials per batch (the task's N_batch; default 128)")
+    p.add_argument("--float64", action="store_true", help="measure in float64")
+    p.add_argument("--device", help="backend device, e.g. cpu or cuda (default: each "
+                                    "backend's own)")
+    p.add_argument("--threads", type=_positive_int,
+                   help="threads for every backend and the floor (default: each framework's "
+                        "own; the floor on 1)")
+    p.add_argument("--json", type=Path, help="also write every number as JSON")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress lines on stderr")
+    p.set_defaults(func=_cmd_bench)
     p = sub.add_parser("report", help="write the analysis figures of a run as PNG + index.html")
     p.add_argument("run_dir", type=Path, help="run directory written by `psychcore train`")
     p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR/report")

@@ -15,7 +15,7 @@ import psychcore
 
 ROOT = Path(psychcore.__file__).parent
 
-KERNEL_FORBIDDEN = ("psychcore.analysis", "psychcore.sweep", "psychcore.cli")
+KERNEL_FORBIDDEN = ("psychcore.analysis", "psychcore.sweep", "psychcore.bench", "psychcore.cli")
 FRAMEWORKS = ("torch", "tensorflow", "jax", "psychcore_torch", "psychcore_tf",
               "psychcore_tasks_classic", "psychcore_tasks_neurogym", "psychcore_jax")
 
@@ -146,7 +146,7 @@ def test_the_core_has_no_import_cycles():
     assert not cycles, "import cycles in psychcore:\n" + "\n".join(described)
 
 
-def test_the_kernel_imports_neither_analysis_sweeps_nor_the_cli():
+def test_the_kernel_imports_neither_analysis_sweeps_bench_nor_the_cli():
     upper = [m for m in MODULES if m.startswith(KERNEL_FORBIDDEN)]
     broken = []
     for name in MODULES:
