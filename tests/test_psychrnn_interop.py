@@ -81,7 +81,7 @@ def _backend(name):
     return name
 
 
-BACKENDS = ["numpy-readout", "torch", "tensorflow"]
+BACKENDS = ["numpy-readout", "torch", "tensorflow", "jax"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -161,11 +161,15 @@ class JaxBackend(FrameworkBackend):
         return float(value), {k: np.asarray(g) for k, g in grads.items()}
 
     def _configure(self, optimizer: Any, learning_rate: float, **kwargs: Any) -> None:
+        import jax
+
         from ._optim import make_optimizer
 
         train, _ = self._split()
         self.optimizer = make_optimizer(optimizer, train, learning_rate, **kwargs)
-        self._opt_state = self.optimizer.init(train)
+        # committed to the device as the step's results are: an uncommitted first state would
+        # make the second step compile again
+        self._opt_state = jax.device_put(self.optimizer.init(train), self._jax_device)
         self._opt_steps = 0
 
     def _train_step(self, batch: Batch) -> float:
