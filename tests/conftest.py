@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("PSYCHCORE_JAX_CACHE", "0")  # the jax backend's disk cache: off in tests
 
 
 @pytest.fixture(autouse=True)

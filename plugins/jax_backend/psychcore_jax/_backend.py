@@ -12,7 +12,7 @@ import numpy as np
 
 from psychcore.backend import Batch, FrameworkBackend, fixed_entries
 
-from ._jax import enable_float64, jax_status, resolve_device
+from ._jax import enable_compilation_cache, enable_float64, jax_status, resolve_device
 
 log = logging.getLogger("psychcore_jax")
 
@@ -40,6 +40,11 @@ class JaxBackend(FrameworkBackend):
     (:func:`psychcore_jax.optimizer_names`); an optax-style function (``optax.adamw``) is called
     as ``fn(learning_rate, **kwargs)``, any other callable as a factory ``fn(params,
     learning_rate, **kwargs)`` returning an ``optax.GradientTransformation``.
+
+    Compiled steps are kept on disk between processes (JAX's persistent compilation cache, in
+    ``~/.cache/psychcore/jax``; ``PSYCHCORE_JAX_CACHE=0`` switches it off, a path moves it; a
+    cache the process configured itself is left alone), so a script run again skips most of
+    its compile time.
 
     ``dtype="float64"`` switches on JAX's process-wide 64-bit mode (``jax_enable_x64``); the
     backend passes explicit dtypes everywhere, so float32 networks keep working beside it.
@@ -89,6 +94,7 @@ class JaxBackend(FrameworkBackend):
         return jax.device_put(arr, self._jax_device)
 
     def _build(self, weights: dict[str, np.ndarray]) -> None:
+        enable_compilation_cache()
         if self.spec.dtype == "float64":
             enable_float64()
         seed = self.framework_seed

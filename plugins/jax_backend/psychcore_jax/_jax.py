@@ -66,3 +66,46 @@ def enable_float64() -> None:
 
     if not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
+
+
+#: Environment variable: ``0`` switches the persistent compilation cache off, a path moves it.
+ENV_CACHE = "PSYCHCORE_JAX_CACHE"
+
+
+def cache_directory() -> str | None:
+    """Where compiled steps are kept between processes (None: nowhere).
+
+    ``$PSYCHCORE_JAX_CACHE`` if set (``0``, ``off`` or empty: no cache), else
+    ``$XDG_CACHE_HOME/psychcore/jax`` (``~/.cache/psychcore/jax``).
+    """
+    import os
+
+    value = os.environ.get(ENV_CACHE)
+    if value is not None:
+        return None if value.strip().lower() in ("", "0", "off", "false", "no") else value
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "psychcore", "jax")
+
+
+def enable_compilation_cache() -> str | None:
+    """Switch on JAX's persistent compilation cache in :func:`cache_directory`, unless the
+    process already configured one (then that one is used) or it is switched off.
+
+    A training step compiles in 1-2 s on a 2-core CPU; from the cache a later process loads it
+    in a fraction of that (hello world, first training step from process start: 4.1-5.0 s
+    cold, 2.7-3.0 s warm). Steps that compile in under 0.2 s are not stored.
+
+    Returns:
+        The directory in use, or None.
+    """
+    import jax
+
+    current = jax.config.jax_compilation_cache_dir
+    if current:
+        return str(current)
+    path = cache_directory()
+    if path is None:
+        return None
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    return path

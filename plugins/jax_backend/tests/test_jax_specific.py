@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -102,3 +106,24 @@ def test_backends_built_alike_share_compilations():
     a = JaxBackend(spec, initialize_weights(spec, 0))
     b = JaxBackend(spec, initialize_weights(spec, 1))  # other masks' values, same structure
     assert a._fn is b._fn
+
+
+STEP = """
+import psychcore
+from psychcore import ModelSpec
+task = psychcore.get_task("PerceptualDiscrimination")(dt=20, tau=100, T=400, N_batch=8)
+model = psychcore.Model(task, ModelSpec(N_rec=9), backend="jax", seed=0)
+model.train(task, training_iters=16, verbosity=False)
+"""
+
+
+@pytest.mark.parametrize("setting, stored", [("cache", True), ("0", False)])
+def test_compiled_steps_are_kept_on_disk_unless_switched_off(tmp_path, setting, stored):
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PSYCHCORE_JAX_CACHE": str(cache) if setting == "cache" else setting,
+           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    subprocess.run([sys.executable, "-c", STEP], env=env, check=True, timeout=120,
+                   capture_output=True)
+    kept = list(cache.rglob("*")) if cache.exists() else []
+    assert bool(kept) == stored
+    assert not (tmp_path / "xdg").exists()  # never the default place when a setting is given
