@@ -236,12 +236,16 @@ def simulate_lif(
     w_out = network.w_out / params.lam
     b_out = np.zeros(network.N_out) if compat else network.b_out
     ext = u @ network.w_in.T + network.b_rec  # (B, T, N)
+    if not compat:
+        ext += params.bias
     td = network.tau
     dt, tm, tr = params.dt, params.tau_m, params.tau_rise
     dec_d = np.exp(-dt / td)
     dec_r = math.exp(-dt / tr)
     trtd = tr * td
     inv_trtd = 1.0 / trtd
+    dt_trtd = dt / trtd  # without compat H is kept multiplied by dt
+    hr_jump = inv_trtd if compat else dt * inv_trtd
     # noise / (1 / 0.1) is noise / 10.0 exactly, spikeRNN's randn / 10
     noise_div = 1.0 / params.noise_sd if params.noise_sd > 0 else math.inf
     n_ref = round(params.t_ref / dt)
@@ -267,15 +271,18 @@ def simulate_lif(
     volts = None if units is None else np.empty((B, nt, units.size))
     spike_flat: list[np.ndarray] = []  # flat (trial * N + unit) indices of each step's spikes
     spike_at: list[int] = []
-    chunks = _NoiseChunks(gen, noise, B, nt, N, params.noise_sd > 0)
+    chunks = _NoiseChunks(gen, noise, B, nt, N, noise_div)
     factor = dt / tm
 
     for i in range(nt):
         for bw, nw in schedule.pop(i, ()):
             due = wake[bw, nw] == i
             active[bw[due], nw[due]] = 1.0
-        np.add(IPSC, params.bias, out=I_syn)
-        I_syn += ext[:, idx[i]]
+        if compat:  # spikeRNN's order of operations: (IPSC + bias) + input
+            np.add(IPSC, params.bias, out=I_syn)
+            I_syn += ext[:, idx[i]]
+        else:
+            np.add(IPSC, ext[:, idx[i]], out=I_syn)
         # dv = active * (I - v) / tm ;  v += dt * dv + noise / (1 / noise_sd)
         np.subtract(I_syn, v, out=tmp)
         tmp *= active
@@ -287,13 +294,15 @@ def simulate_lif(
         v += tmp
         xi = chunks.step(i)
         if xi is not None:
-            xi /= noise_div
             v += xi
         np.greater_equal(v, params.v_threshold, out=fired)
         # filters use the old h, hr: IPSC = IPSC e^{-dt/td} + h dt, r likewise with hr
         A *= dec_d
-        np.multiply(H, dt, out=tmp2)
-        A += tmp2
+        if compat:
+            np.multiply(H, dt, out=tmp2)
+            A += tmp2
+        else:  # H holds h * dt and hr * dt: one product less per step
+            A += H
         H *= dec_r
         flat = np.flatnonzero(fired)
         if flat.size:
@@ -301,10 +310,15 @@ def simulate_lif(
             dup = bi[1:] == bi[:-1]
             if dup.any():  # column sums of W over each trial's spikers
                 starts = np.flatnonzero(np.r_[True, ~dup])
-                h[bi[starts]] += np.add.reduceat(Wt[ni], starts, axis=0) / trtd
+                JD = np.add.reduceat(Wt[ni], starts, axis=0)
+                rows = bi[starts]
             else:
-                h[bi] += Wt[ni] / trtd
-            hr[bi, ni] += inv_trtd[ni]
+                JD, rows = Wt[ni], bi
+            if compat:
+                h[rows] += JD / trtd
+            else:
+                h[rows] += JD * dt_trtd
+            hr[bi, ni] += hr_jump[ni]
             active[bi, ni] = 0.0
             if compat:
                 tl = tlast[bi, ni]
@@ -370,16 +384,17 @@ def _wake_step(tlast: np.ndarray, dt: float, t_ref: float, n_ref: int, compat: b
 
 
 class _NoiseChunks:
-    """Standard-normal draws of each step: slices of the given array, or chunks of
-    :attr:`CHUNK` steps drawn from ``gen``. The chunks continue one stream, so the draws equal
-    ``gen.standard_normal((n_steps, B, N))``. (A helper thread drawing ahead was slower on a
-    loaded 2-core machine.)"""
+    """The voltage noise of each step, ``draw / (1 / noise_sd)``: from the given standard
+    normal draws, or from chunks of :attr:`CHUNK` steps drawn from ``gen``. The chunks continue
+    one stream, so the draws equal ``gen.standard_normal((n_steps, B, N))``. (A helper thread
+    drawing ahead was slower on a loaded 2-core machine.)"""
 
     CHUNK = 64
 
     def __init__(self, gen: np.random.Generator | None, given: np.ndarray | None, B: int,
-                 nt: int, N: int, enabled: bool) -> None:
-        self.gen, self.given, self.enabled, self.nt = gen, given, enabled, nt
+                 nt: int, N: int, divisor: float) -> None:
+        self.gen, self.given, self.nt, self.divisor = gen, given, nt, divisor
+        self.enabled = math.isfinite(divisor)
         self.buf = np.empty((B, N))
         self.chunk = np.empty((min(self.CHUNK, nt), B, N))
 
@@ -387,14 +402,13 @@ class _NoiseChunks:
         if not self.enabled:
             return None
         if self.given is not None:
-            np.copyto(self.buf, self.given[:, i])
-            return self.buf
+            return np.divide(self.given[:, i], self.divisor, out=self.buf)
         k = i % self.CHUNK
         if k == 0:
             n = min(self.CHUNK, self.nt - i)
             self.gen.standard_normal(out=self.chunk[:n])
-        np.copyto(self.buf, self.chunk[k])
-        return self.buf
+            self.chunk[:n] /= self.divisor
+        return self.chunk[k]
 
 
 def _to_rate_steps(out: np.ndarray, idx: np.ndarray, T: int, how: str) -> np.ndarray:
