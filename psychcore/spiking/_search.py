@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from .._checks import check_bool, check_int
+from .._progress import progress_bar, show_progress
 from .._rng import SeedLike, as_generator
 from .._task import checked_accuracy, defines_accuracy
 from ._lif import LIFParams, simulate_lif
@@ -53,7 +53,7 @@ def lambda_search(
     workers: int = 1,
     rng: SeedLike = None,
     params: LIFParams | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> LambdaSearchResult:
     """Score the LIF network at every lambda with ``task.accuracy_function``.
 
@@ -71,7 +71,8 @@ def lambda_search(
             simulation, so more than ``len(lambdas)`` workers do not help.
         rng: Generator or seed for the trials and all the draws.
         params: LIF parameters (their ``lam`` is replaced); spikeRNN's defaults by default.
-        progress: Show a tqdm progress bar over the lambdas.
+        progress: A progress bar over the lambdas (tqdm); None: when stderr is a terminal or
+            in a notebook, as training's.
 
     Returns:
         :class:`LambdaSearchResult`.
@@ -95,7 +96,8 @@ def lambda_search(
                          f"> 0; received {np.asarray(lambdas).tolist()}")
     n_trials = check_int(n_trials, "n_trials", OWNER)
     workers = check_int(workers, "workers", OWNER)
-    progress = check_bool(progress, "progress", OWNER)
+    if progress is not None:
+        progress = check_bool(progress, "progress", OWNER)
     if params is None:
         params = LIFParams(lam=float(lam[0]))
     if not isinstance(params, LIFParams):
@@ -112,7 +114,7 @@ def lambda_search(
     seeds = np.random.SeedSequence(noise_seq.integers(2**63)).spawn(lam.size)
     all_params = [dataclasses.replace(params, lam=float(v)) for v in lam]
     outputs: list[np.ndarray | None] = [None] * lam.size
-    bar = tqdm(total=lam.size, desc="lambda search", unit="lambda", disable=not progress)
+    bar = progress_bar(lam.size, show_progress(progress), desc="lambda search", unit="lambda")
     try:
         if workers == 1:
             for k in range(lam.size):
