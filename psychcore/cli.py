@@ -10,7 +10,9 @@
   compare them (see ``psychcore._repro``); exit 0 within tolerance, 1 otherwise, 2 on bad input;
 - ``psychcore bench TASK``: time a training step and a forward pass on every installed
   backend (each in its own process), against the floor of the step's matrix products, and
-  name the fastest (see ``psychcore.bench``); exit 0, 1 when a backend failed, 2 on bad input;
+  name the fastest (see ``psychcore.bench``); ``--to-accuracy A`` also trains each backend to
+  accuracy A from process start over ``--seeds`` seeds; exit 0, 1 when a backend failed, 2 on
+  bad input;
 - ``psychcore report RUN_DIR``: the analysis figures of a run as PNG with an ``index.html``
   (see ``psychcore.analysis``); exit 0 when every applicable figure was written, 1 when one
   failed, 2 on bad input (no run, an existing report without ``--overwrite``).
@@ -323,9 +325,25 @@ def _positive_int_list(text: str) -> list[int]:
     return values
 
 
+def _accuracy(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an accuracy in (0, 1], e.g. 0.9; received {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be an accuracy in (0, 1]; received {text}")
+    return value
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench, write_json
 
+    if args.to_accuracy is None:
+        for option, value in (("--seeds", args.seeds), ("--max-trials", args.max_trials)):
+            if value is not None:
+                raise ValueError(f"{option} applies to the training runs of --to-accuracy; "
+                                 "give --to-accuracy too")
     params = _key_values(args.task_param, "--task-param")
     if args.N_batch is not None:
         if "N_batch" in params and params["N_batch"] != args.N_batch:
@@ -343,7 +361,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     result = run_bench(task, spec, backends, N_rec=args.N_rec_list, repeats=args.repeats,
                        warmup=args.warmup, budget=args.budget, seed=args.seed,
                        device=args.device, threads=args.threads,
-                       learning_rate=args.learning_rate,
+                       learning_rate=args.learning_rate, to_accuracy=args.to_accuracy,
+                       seeds=5 if args.seeds is None else args.seeds,
+                       max_trials=100_000 if args.max_trials is None else args.max_trials,
                        progress=(lambda line: print(f"measuring {line}", file=sys.stderr,
                                                     flush=True)) if args.progress else None)
     print(result.format())
@@ -543,7 +563,16 @@ def build_parser() -> argparse.ArgumentParser:
                                     "backend's own)")
     p.add_argument("--threads", type=_positive_int,
                    help="threads for every backend and the floor (default: each framework's "
-                        "own; the floor on 1)")
+                        "own; the floor's products each at the faster of 1 thread and every "
+                        "usable core)")
+    p.add_argument("--to-accuracy", type=_accuracy, metavar="A",
+                   help="also train each backend to accuracy A (e.g. 0.9) from process start,"
+                        " one process per seed, at the first --N-rec")
+    p.add_argument("--seeds", type=_positive_int,
+                   help="training runs per backend for --to-accuracy (default 5; seeds --seed "
+                        "to --seed + SEEDS - 1)")
+    p.add_argument("--max-trials", type=_positive_int,
+                   help="trials each --to-accuracy run may take at most (default 100000)")
     p.add_argument("--json", type=Path, help="also write every number as JSON")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress lines on stderr")

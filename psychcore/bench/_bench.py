@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import platform
 import site
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +24,7 @@ from .._plugins import backends as installed_backends
 from .._plugins import get_backend, resolve_backend
 from .._spec import ModelSpec
 from .._task import Task
-from ._floor import step_flops, step_products
+from ._floor import combine_floors, step_flops, step_products
 from ._worker import _stats, timed
 
 #: Environment variables that set the thread pools of BLAS, OpenMP and the frameworks.
@@ -51,6 +53,112 @@ class BackendTiming:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass
+class ToAccuracy:
+    """Training to a performance cutoff from process start, several seeds per backend (see
+    :func:`run_bench`'s ``to_accuracy``); ``runs`` maps each backend to one dict per seed
+    (``{"error": ...}`` for a seed whose child failed), ``skipped`` the backends not run."""
+
+    cutoff: float
+    N_rec: int
+    seeds: list[int]
+    max_trials: int
+    test_trials: int
+    runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every child ran (a seed that did not reach the cutoff is still ok)."""
+        return not any("error" in r for runs in self.runs.values() for r in runs)
+
+    def summary(self, backend: str) -> dict[str, Any]:
+        """Median, min and max seconds and median trials over the seeds that reached the
+        cutoff, how many did, and the test accuracies of all that ran."""
+        runs = [r for r in self.runs.get(backend, []) if "error" not in r]
+        reached = [r for r in runs if r["reached"]]
+        out: dict[str, Any] = {"seeds": len(self.runs.get(backend, [])), "ran": len(runs),
+                               "reached": len(reached),
+                               "not_reached_seeds": [r["seed"] for r in runs
+                                                     if not r["reached"]],
+                               "failed_seeds": [r["seed"] for r in self.runs.get(backend, [])
+                                                if "error" in r]}
+        if reached:
+            seconds = [r["seconds"] for r in reached]
+            out.update(median_s=statistics.median(seconds), min_s=min(seconds),
+                       max_s=max(seconds),
+                       median_trials=statistics.median(r["trials"] for r in reached))
+        if runs:
+            acc = [r["test_accuracy"] for r in runs]
+            out.update(min_test_accuracy=min(acc), max_test_accuracy=max(acc))
+            peaks = [r["peak_rss_mb"] for r in runs if r.get("peak_rss_mb") is not None]
+            out["peak_rss_mb"] = max(peaks) if peaks else None
+        return out
+
+    @property
+    def fastest(self) -> str | None:
+        """The backend with the smallest median seconds among those that reached the cutoff
+        in every seed (None if none did)."""
+        done = {}
+        for name in self.runs:
+            summary = self.summary(name)
+            if summary["seeds"] and summary["reached"] == summary["seeds"]:
+                done[name] = summary["median_s"]
+        return min(done, key=done.get) if done else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every run and each backend's summary, JSON-serialisable."""
+        return {
+            "cutoff": self.cutoff, "N_rec": self.N_rec, "seeds": self.seeds,
+            "max_trials": self.max_trials, "test_trials": self.test_trials,
+            "timing": "seconds from the parent's clock just before it starts each child "
+                      "process to the training's return in the child",
+            "fastest": self.fastest, "skipped": self.skipped,
+            "backends": {name: {"summary": self.summary(name), "runs": runs}
+                         for name, runs in self.runs.items()},
+        }
+
+    def format(self) -> list[str]:
+        """The lines ``psychcore bench`` prints."""
+        seeds = (f"seed {self.seeds[0]}" if len(self.seeds) == 1
+                 else f"seeds {self.seeds[0]}-{self.seeds[-1]}")
+        lines = [f"time to {self.cutoff:g} accuracy from process start, N_rec={self.N_rec} "
+                 f"({seeds}, one process each; at most {self.max_trials} trials; cutoff "
+                 f"checked on the model's validation set; test accuracy on "
+                 f"{self.test_trials} fresh trials):"]
+        width = max([len(n) for n in [*self.runs, *self.skipped]] or [0])
+        for name, why in self.skipped.items():
+            lines.append(f"  {name:<{width}}  not run: {why}")
+        for name, runs in self.runs.items():
+            s = self.summary(name)
+            parts = []
+            if s["reached"]:
+                parts.append(f"median {s['median_s']:.1f} s [{s['min_s']:.1f}-"
+                             f"{s['max_s']:.1f}], median {s['median_trials']:.0f} trials, "
+                             f"reached {self.cutoff:g} in {s['reached']} of {s['seeds']} seeds")
+            for r in runs:
+                if "error" in r:
+                    parts.append(f"seed {r['seed']} FAILED: {r['error']}")
+                elif not r["reached"]:
+                    parts.append(f"seed {r['seed']} did NOT reach {self.cutoff:g} within "
+                                 f"{self.max_trials} trials (test accuracy "
+                                 f"{r['test_accuracy']:.3f} after {r['trials']} trials, "
+                                 f"{r['seconds']:.1f} s)")
+            if s["ran"]:
+                parts.append(f"test accuracy {s['min_test_accuracy']:.3f}-"
+                             f"{s['max_test_accuracy']:.3f}")
+                if s["peak_rss_mb"] is not None:
+                    parts.append(f"peak memory {s['peak_rss_mb']:.0f} MB")
+            lines.append(f"  {name:<{width}}  " + "; ".join(parts))
+        fastest = self.fastest
+        if fastest is not None:
+            lines.append(f"fastest to {self.cutoff:g} accuracy (median over seeds, every seed "
+                         f"reaching it): {fastest} ({self.summary(fastest)['median_s']:.1f} s)")
+        else:
+            lines.append(f"no backend reached {self.cutoff:g} accuracy in every seed")
+        return lines
 
 
 @dataclass
@@ -95,12 +203,14 @@ class BenchResult:
     sizes: list[SizeResult]
     machine: dict[str, Any]
     versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    to_accuracy: ToAccuracy | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether every measurement (floors included) succeeded."""
+        """Whether every measurement (floors and training runs included) succeeded."""
         return all(t.ok for s in self.sizes for t in s.timings) and not any(
-            "error" in s.floor for s in self.sizes)
+            "error" in s.floor for s in self.sizes) and (
+            self.to_accuracy is None or self.to_accuracy.ok)
 
     def to_dict(self) -> dict[str, Any]:
         """Every number, JSON-serialisable."""
@@ -127,6 +237,7 @@ class BenchResult:
                 "backends": {t.backend: {k: v for k, v in vars(t).items() if k != "backend"}
                              for t in s.timings},
             } for s in self.sizes],
+            "to_accuracy": None if self.to_accuracy is None else self.to_accuracy.to_dict(),
         }
 
     def format(self) -> str:
@@ -150,7 +261,7 @@ class BenchResult:
             else:
                 lines += ["", f"N_rec={size.N_rec}: floor {_ms(f['step_s'])} ms "
                               f"({f['gflop']:.3g} GFLOP of matrix products as NumPy GEMMs of "
-                              f"the step's shapes, {f['threads']} thread(s); at the "
+                              f"the step's shapes, {_floor_threads(f['threads'])}; at the "
                               f"{f['peak_gflops']:.0f} GFLOP/s peak of a large GEMM: "
                               f"{_ms(f['floor_at_peak_s'])} ms)"]
             header = ("backend", "first step from start", "step median [min-max]",
@@ -182,6 +293,8 @@ class BenchResult:
         lines.append("")
         for size in self.sizes:
             lines.append(_verdict(size))
+        if self.to_accuracy is not None:
+            lines += ["", *self.to_accuracy.format()]
         lines += [
             "",
             f"load average (1, 5, 15 min): start {_load(m['load_start'])}, end "
@@ -193,6 +306,14 @@ class BenchResult:
                    for b, vs in self.versions.items()]),
         ]
         return "\n".join(lines)
+
+
+def _floor_threads(threads: int | Sequence[int]) -> str:
+    counts = [threads] if isinstance(threads, int) else list(threads)
+    if len(counts) == 1:
+        return f"{counts[0]} thread{'s' if counts[0] != 1 else ''}"
+    return (f"each product at its faster of {', '.join(map(str, counts[:-1]))} and "
+            f"{counts[-1]} threads")
 
 
 def _params(params: dict[str, Any]) -> str:
@@ -227,13 +348,20 @@ def _getloadavg() -> list[float] | None:
         return None
 
 
+def _usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _thread_settings(threads: int | None) -> str:
     given = {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ}
     env = ", ".join(f"{k}={v}" for k, v in given.items()) or "no thread variables set"
     if threads:
         return (f"--threads {threads}: OMP/MKL/OpenBLAS variables set to {threads} in every "
                 f"child and each backend's limit_threads({threads}) (here: {env})")
-    return f"each framework's default ({env}); the floor's GEMMs on 1 thread"
+    floor = _floor_threads(sorted({1, _usable_cpus()}))
+    return f"each framework's default ({env}); the floor: {floor}"
 
 
 def _child_env(threads: int | None) -> dict[str, str]:
@@ -289,6 +417,10 @@ def run_bench(
     device: str | None = None,
     threads: int | None = None,
     learning_rate: float = 1e-3,
+    to_accuracy: float | None = None,
+    seeds: int = 5,
+    max_trials: int = 100_000,
+    test_trials: int = 512,
     progress: Callable[[str], None] | None = None,
 ) -> BenchResult:
     """Time a training step and a forward pass of ``spec`` on ``task`` on several backends.
@@ -306,10 +438,25 @@ def run_bench(
     - one untimed forward pass (compilation), then forward passes timed in the same way;
     - the child's peak resident memory (``VmHWM`` on Linux, else ``ru_maxrss``).
 
-    Before the backends, a child measures the floor (:mod:`psychcore.bench._floor`): the
-    step's matrix products as NumPy GEMMs of their shapes; each backend's median step is
+    Before the backends, children measure the floor (:mod:`psychcore.bench._floor`): the
+    step's matrix products as NumPy GEMMs of their shapes, each product at its faster of 1
+    thread and every usable core (two children, the BLAS thread count set in their
+    environment; with ``threads``, one child on that many); each backend's median step is
     reported as a multiple of it (``x_floor``). Batch generation (``task.get_trial_batch``)
     is timed here, once, as it is the same for every backend.
+
+    With ``to_accuracy``, after the timings, for the first ``N_rec`` only and each backend
+    that ran there: ``seeds`` children one after another, seed ``seed + i`` each, each
+    training ``psychcore.Model(task, spec, backend=name, seed=seed + i).train(task,
+    training_iters=max_trials, performance_cutoff=to_accuracy, learning_rate=learning_rate,
+    verbosity=False)`` (the cutoff checked every 10 steps on the model's 512-trial validation
+    set). Each run reports the seconds from process start -- the wall-clock time in this
+    process just before it starts the child, to the child's ``train`` returning: interpreter
+    start, imports, building, the validation set and the training -- the epochs and trials it
+    took, whether the cutoff was reached within ``max_trials`` and the accuracy
+    (``task.accuracy_function``) on a fresh batch of ``test_trials`` trials drawn from
+    ``numpy.random.default_rng([seed, 2])``. The task reaches the children pickled (a task
+    class from a ``path.py:Class`` file is imported from that file there).
 
     Args:
         task: The task; its ``N_batch`` is the batch size.
@@ -326,18 +473,25 @@ def run_bench(
         device: Passed to every backend (``"cpu"``, ``"cuda"``, ...); None: its default.
         threads: Thread count for every child (BLAS/OpenMP variables and the backend's
             ``limit_threads``) and for the floor; None: the frameworks' defaults, floor on 1.
-        learning_rate: Adam's step size.
+        learning_rate: Adam's step size (also of the training to ``to_accuracy``).
+        to_accuracy: A performance cutoff in (0, 1] to train to from process start (see
+            above); None: no training runs.
+        seeds: Training runs per backend (seeds ``seed`` to ``seed + seeds - 1``).
+        max_trials: Trials each training run may take at most (``training_iters``).
+        test_trials: Trials of the test batch scored after each training run.
         progress: Called with a line before each measurement (e.g. ``print``).
 
     Returns:
         A :class:`BenchResult`. A backend that fails is reported with its error
-        (``BenchResult.ok`` is then False); the others are still measured.
+        (``BenchResult.ok`` is then False); the others are still measured. A training run
+        that does not reach ``to_accuracy`` is a result, not a failure.
 
     Raises:
         TypeError: If ``task`` or ``spec`` have the wrong types.
         ValueError: For an unknown backend, a named one that cannot run here, none to run,
-            a backend that cannot build the architecture, bad counts, or an ``N_rec`` the
-            spec refuses.
+            a backend that cannot build the architecture, bad counts, an ``N_rec`` the
+            spec refuses, a ``to_accuracy`` outside (0, 1], or (with ``to_accuracy``) a task
+            that cannot be pickled.
     """
     from .. import __version__
 
@@ -352,6 +506,14 @@ def run_bench(
         threads = _check_count("threads", threads, 1)
     if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget < 1e9:
         raise ValueError(f"budget must be a positive number of seconds; received {budget!r}")
+    seeds = _check_count("seeds", seeds, 1)
+    max_trials = _check_count("max_trials", max_trials, 1)
+    test_trials = _check_count("test_trials", test_trials, 1)
+    if to_accuracy is not None and (
+            isinstance(to_accuracy, bool) or not isinstance(to_accuracy, int | float)
+            or not 0 < to_accuracy <= 1):
+        raise ValueError(f"to_accuracy must be an accuracy in (0, 1]; received "
+                         f"{to_accuracy!r}")
     sizes = [spec.N_rec] if N_rec is None else list(N_rec)
     if not sizes:
         raise ValueError("N_rec must name at least one network size; received an empty list")
@@ -383,9 +545,12 @@ def run_bench(
     say = progress or (lambda line: None)
     load_start = _getloadavg()
     env = _child_env(threads)
-    floor_env = dict(env)
-    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        floor_env[key] = str(threads or 1)
+    floor_threads = [threads] if threads else sorted({1, _usable_cpus()})
+    floor_envs = {}
+    for count in floor_threads:
+        floor_envs[count] = dict(env)
+        for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            floor_envs[count][key] = str(count)
 
     batch_rng = np.random.default_rng([seed, 1])
     x, y, mask, _ = task.get_trial_batch(batch_rng)
@@ -398,16 +563,22 @@ def run_bench(
         workdir = Path(tmp)
         batch_path = workdir / "batch.npz"
         np.savez(batch_path, x=x, y=y, mask=mask)
+        task_ref = _dump_task(task, workdir / "task.pickle") if to_accuracy is not None \
+            else None
         for bound in specs:
             products = step_products(bound.architecture, bound.N_rec, bound.N_in, bound.N_out,
                                      N_batch, N_steps)
-            say(f"N_rec={bound.N_rec}: floor (NumPy GEMMs)")
-            floor, _ = _run_child({"mode": "floor", "dtype": bound.dtype,
-                                   "products": [vars(p) for p in products]},
-                                  workdir, f"floor-{bound.N_rec}", floor_env)
+            floors = {}
+            for count in floor_threads:
+                say(f"N_rec={bound.N_rec}: floor (NumPy GEMMs, {_floor_threads(count)})")
+                floors[count], _ = _run_child(
+                    {"mode": "floor", "dtype": bound.dtype,
+                     "products": [vars(p) for p in products]},
+                    workdir, f"floor-{bound.N_rec}-{count}", floor_envs[count])
+            floor = combine_floors(floors)
             flops = step_flops(products)
             floor.update(gflop=flops / 1e9, gflop_forward=step_flops(products, True) / 1e9,
-                         threads=threads or 1, dtype=bound.dtype)
+                         dtype=bound.dtype)
             if "error" not in floor:
                 floor.update(peak_gflops=floor["peak_flops"] / 1e9,
                              floor_at_peak_s=flops / floor["peak_flops"])
@@ -445,11 +616,17 @@ def run_bench(
                     first_step_call_s=got["first_step_call_s"],
                     first_forward_call_s=got["first_forward_call_s"], losses=got["losses"]))
             results.append(SizeResult(bound.N_rec, floor, timings))
+        accuracy = None
+        if to_accuracy is not None:
+            accuracy = _train_to_accuracy(
+                results[0], specs[0], task_ref, workdir, env, say, cutoff=float(to_accuracy),
+                seeds=list(range(seed, seed + seeds)), max_trials=max_trials,
+                test_trials=test_trials, device=device, threads=threads,
+                learning_rate=float(learning_rate))
     machine = {
         "load_start": load_start, "load_end": _getloadavg(),
         "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
+        "cpus_usable": _usable_cpus(),
         "threads": _thread_settings(threads),
         "thread_variables": {k: os.environ.get(k) for k in THREAD_VARIABLES},
         "python": platform.python_version(), "numpy": np.__version__,
@@ -460,7 +637,60 @@ def run_bench(
         task=type(task).__name__, task_params=_task_params(task), spec=json.loads(
             specs[0].to_json(None)), N_batch=N_batch, N_steps=N_steps, dtype=spec.dtype,
         device=device, repeats=repeats, warmup=warmup, budget_s=float(budget),
-        batch_generation=generation, sizes=results, machine=machine, versions=versions)
+        batch_generation=generation, sizes=results, machine=machine, versions=versions,
+        to_accuracy=accuracy)
+
+
+def _dump_task(task: Task, path: Path) -> dict[str, Any]:
+    """Pickle ``task`` to ``path`` for the training children; a class from a task file (or a
+    script) is named by its file, as its module name does not exist in another process."""
+    cls = type(task)
+    try:
+        path.write_bytes(pickle.dumps(task))
+    except Exception as exc:
+        raise ValueError(f"to_accuracy: the task {cls.__name__} cannot be sent to the child "
+                         f"processes (pickle says: {type(exc).__name__}: {exc})") from None
+    ref: dict[str, Any] = {"path": str(path)}
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None)
+    if file and (cls.__module__.startswith("psychcore_user_task_")
+                 or cls.__module__ == "__main__"):
+        ref.update(module=cls.__module__, source=f"{file}:{cls.__qualname__}")
+    return ref
+
+
+def _train_to_accuracy(size: SizeResult, spec: ModelSpec, task_ref: dict[str, Any] | None,
+                       workdir: Path, env: dict[str, str], say: Callable[[str], None], *,
+                       cutoff: float, seeds: list[int], max_trials: int, test_trials: int,
+                       device: str | None, threads: int | None,
+                       learning_rate: float) -> ToAccuracy:
+    """The training runs of :func:`run_bench`'s ``to_accuracy``, one child per seed."""
+    out = ToAccuracy(cutoff, spec.N_rec, seeds, max_trials, test_trials)
+    for timing in size.timings:
+        name = timing.backend
+        if timing.skipped is not None:
+            out.skipped[name] = f"cannot run here: {timing.skipped}"
+            continue
+        if not timing.ok:
+            out.skipped[name] = "its step measurement failed"
+            continue
+        runs = out.runs.setdefault(name, [])
+        for s in seeds:
+            say(f"N_rec={spec.N_rec}: {name} to {cutoff:g} accuracy, seed {s}")
+            config = {"mode": "accuracy", "backend": name, "spec": spec.to_json(None),
+                      "task": task_ref, "seed": s, "device": device, "threads": threads,
+                      "learning_rate": learning_rate, "cutoff": cutoff,
+                      "max_trials": max_trials, "test_trials": test_trials}
+            got, started = _run_child(config, workdir, f"{name}-accuracy-{s}", env)
+            if "unavailable" in got:
+                got = {"error": f"cannot run here: {got['unavailable']}"}
+            if "error" in got:
+                runs.append({"seed": s, "error": got["error"],
+                             "peak_rss_mb": got.get("peak_rss_mb")})
+                continue
+            got["seconds"] = got.pop("done") - started
+            runs.append(got)
+    return out
 
 
 def _task_params(task: Task) -> dict[str, Any]:

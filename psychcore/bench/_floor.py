@@ -25,16 +25,22 @@ products except for tiny networks, and the floor is a lower bound.
 The floor is *measured*: each of the eight shapes is timed as back-to-back ``np.matmul`` calls
 into a preallocated output, in the spec's dtype, the fastest of several blocks taken, and the
 floor is ``T`` times the sum of the eight times (:func:`measure_floor`). This runs in a child
-process with the BLAS thread count set (one thread unless ``threads`` says otherwise), so it is
-the step's products at what this machine's BLAS reaches on those shapes, with no framework
-overhead, no elementwise work and no memory traffic between them. For context the same child
-also measures the BLAS's peak rate on a large square GEMM; ``flops / peak`` is a lower floor
-still (small shapes never reach the peak), reported as ``floor_at_peak_s``.
+process with the BLAS thread count set in its environment before NumPy loads. By default
+:func:`psychcore.bench.run_bench` runs two such children, one on 1 thread and one on every
+usable core (``os.sched_getaffinity``), and :func:`combine_floors` takes each product at the
+faster of the two: small products are fastest on one thread, large ones on all cores, and a
+backend free to use every core is compared with what the machine reaches, not with one core
+(with ``threads`` given, one child on that many threads). So the floor is the step's products
+at what this machine's BLAS reaches on those shapes, with no framework overhead, no elementwise
+work and no memory traffic between them. For context the same children also measure the BLAS's
+peak rate on a large square GEMM (the higher of the two counts); ``flops / peak`` is a lower
+floor still (small shapes never reach the peak), reported as ``floor_at_peak_s``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,4 +165,51 @@ def measure_floor(products: list[Product], dtype: str = "float32",
         "step_s": sum(r["seconds"] * r["count"] for r in rows),
         "forward_s": sum(r["seconds"] * r["count"] for r in rows if r["forward"]),
         "products": rows,
+    }
+
+
+def combine_floors(floors: Mapping[int, dict[str, Any]]) -> dict[str, Any]:
+    """Each product at its fastest of several thread counts (see the module docstring).
+
+    Args:
+        floors: Thread count -> that count's :func:`measure_floor` result with
+            ``peak_flops`` (the floor child's result), all of the same products; or with
+            ``"error"`` when that child failed.
+
+    Returns:
+        ``{"step_s", "forward_s", "peak_flops", "threads", "products", "by_threads"}``:
+        ``products`` rows as :func:`measure_floor`'s with ``seconds`` the fastest count's,
+        ``threads`` that count and ``seconds_by_threads`` every count's; ``peak_flops`` the
+        highest; ``threads`` the counts measured; ``by_threads`` the results as given (keys
+        as strings, for JSON). ``{"error": ..., ...}`` when a count failed.
+
+    Raises:
+        ValueError: If ``floors`` is empty or the counts timed different products.
+    """
+    if not floors:
+        raise ValueError("combine_floors needs at least one thread count's floor")
+    counts = sorted(floors)
+    by_threads = {str(t): floors[t] for t in counts}
+    failed = [t for t in counts if "error" in floors[t]]
+    if failed:
+        return {"error": "; ".join(f"at {t} thread(s): {floors[t]['error']}" for t in failed),
+                "threads": counts, "by_threads": by_threads}
+    names = [r["name"] for r in floors[counts[0]]["products"]]
+    for t in counts[1:]:
+        if [r["name"] for r in floors[t]["products"]] != names:
+            raise ValueError(f"the floors at {counts[0]} and {t} threads timed different "
+                             "products")
+    rows = []
+    for i in range(len(names)):
+        timed = {t: floors[t]["products"][i]["seconds"] for t in counts}
+        best = min(counts, key=lambda t: timed[t])  # ties: the fewer threads
+        rows.append({**floors[best]["products"][i], "seconds": timed[best], "threads": best,
+                     "seconds_by_threads": {str(t): timed[t] for t in counts}})
+    return {
+        "step_s": sum(r["seconds"] * r["count"] for r in rows),
+        "forward_s": sum(r["seconds"] * r["count"] for r in rows if r["forward"]),
+        "peak_flops": max(floors[t]["peak_flops"] for t in counts),
+        "threads": counts,
+        "products": rows,
+        "by_threads": by_threads,
     }

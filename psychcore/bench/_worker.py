@@ -12,6 +12,10 @@ kinds of job (``config["mode"]``):
   plugin's distribution and of what it requires.
 - ``"floor"``: time the step's matrix products as NumPy GEMMs (:mod:`psychcore.bench._floor`),
   with the thread count set in the environment by the parent before NumPy loads.
+- ``"accuracy"``: train ``psychcore.Model(task, spec, backend, seed)`` up to a performance
+  cutoff (the task pickled by the parent in ``config["task"]``) and report the wall-clock time
+  the training returned (the parent subtracts the time it started this process), the epochs,
+  whether the cutoff was reached, the accuracy on a fresh seeded test batch and the peak memory.
 
 Only the parent reads these files; they are not a public format.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pickle
 import re
 import sys
 import time
@@ -168,6 +173,80 @@ def run_floor(config: dict[str, Any]) -> dict[str, Any]:
     return floor
 
 
+class _TaskUnpickler(pickle.Unpickler):
+    """Unpickles the parent's task; a class from a task file (``path.py:Class``, imported
+    under a per-process module name, or a script's ``__main__``) is taken from that file."""
+
+    def __init__(self, file: Any, module: str | None, source: str | None) -> None:
+        super().__init__(file)
+        self._module, self._loaded = module, None
+        if source is not None:
+            from .._plugins import load_task_file
+
+            self._loaded = sys.modules[load_task_file(source).__module__]
+
+    def find_class(self, module: str, name: str) -> Any:
+        if self._loaded is not None and module == self._module:
+            return getattr(self._loaded, name)
+        return super().find_class(module, name)
+
+
+def load_task(config: dict[str, Any]) -> Any:
+    """The task the parent pickled (see :func:`psychcore.bench._bench._dump_task`)."""
+    task = config["task"]
+    with open(task["path"], "rb") as file:
+        try:
+            return _TaskUnpickler(file, task.get("module"), task.get("source")).load()
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"the task cannot be rebuilt in a child process ({exc}); give a "
+                             "task installed as a plugin or one in a file "
+                             "(path/to/file.py:Class)") from None
+
+
+def run_accuracy(config: dict[str, Any]) -> dict[str, Any]:
+    """Train to the performance cutoff (see the module docstring)."""
+    from .._model import Model
+    from .._plugins import get_backend
+    from .._spec import ModelSpec
+
+    task = load_task(config)
+    cls = get_backend(config["backend"])
+    ok, why = cls.is_available()
+    if not ok:
+        return {"unavailable": why or "is_available() says no"}
+    spec = ModelSpec.from_json(config["spec"])
+    seed = config["seed"]
+    threads = config.get("threads")
+    with cls.limit_threads(threads) if threads else contextlib.nullcontext():
+        model = Model(task, spec, backend=config["backend"], seed=seed,
+                      device=config.get("device"))
+        _, training_time, init_time = model.train(
+            task, training_iters=config["max_trials"], learning_rate=config["learning_rate"],
+            performance_cutoff=config["cutoff"], verbosity=False)
+        done = time.time()
+        result = model.last_result
+        x, y, mask, _ = task.get_trial_batch(np.random.default_rng([seed, 2]),
+                                             N_batch=config["test_trials"])
+        outputs, _ = model.test(x)
+        accuracy = float(task.accuracy_function(y, outputs, mask))
+    return {
+        "seed": seed,
+        "done": done,
+        "reached": bool(result is not None and result.cutoff_reached),
+        "epochs": model.epoch,
+        "trials": model.epoch * task.N_batch,
+        "validation_accuracy": None if result is None or result.performance is None
+        else float(result.performance),
+        "test_accuracy": accuracy,
+        "training_time_s": training_time,
+        "init_time_s": init_time,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+_MODES = {"floor": run_floor, "backend": run_backend, "accuracy": run_accuracy}
+
+
 def main(argv: list[str]) -> int:
     """Run the job in ``argv[0]`` and write its result to ``argv[1]``."""
     if len(argv) != 2:
@@ -175,7 +254,7 @@ def main(argv: list[str]) -> int:
         return 2
     config = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     try:
-        result = run_floor(config) if config["mode"] == "floor" else run_backend(config)
+        result = _MODES[config["mode"]](config)
         code = 0
     except BaseException as exc:  # reported to the parent, which goes on with the others
         traceback.print_exc()
