@@ -92,8 +92,8 @@ def enable_compilation_cache() -> str | None:
     process already configured one (then that one is used) or it is switched off.
 
     A training step compiles in 1-2 s on a 2-core CPU; from the cache a later process loads it
-    in a fraction of that (hello world, first training step from process start: 4.1-5.0 s
-    cold, 2.7-3.0 s warm). Steps that compile in under 0.2 s are not stored.
+    in a fraction of that (``psychcore bench`` run twice shows it in the first-step column).
+    Steps that compile in under 0.2 s are not stored.
 
     Returns:
         The directory in use, or None.
