@@ -438,7 +438,7 @@ def _cmd_new_task_plugin(args: argparse.Namespace) -> int:
     names = task_plugin_names(args.name)
     print(f"wrote the task plugin {names['distribution']} in {path}/ (task {names['class_name']}"
           f" in {names['package']}/tasks.py)\nnext: pip install -e {path} && pytest {path} && "
-          f"psychcore train {names['class_name']} --iters 20000")
+          f"psychcore train {names['class_name']} --iters 40000")
     return 0
 
 
