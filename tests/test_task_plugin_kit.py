@@ -138,3 +138,18 @@ def test_invalid_names_are_refused(name, tmp_path, monkeypatch, capsys):
 def test_names_must_be_strings():
     with pytest.raises(TypeError, match="NAME"):
         task_plugin_names(3)  # type: ignore[arg-type]
+
+
+def test_the_templates_are_package_data():
+    """Every template ships in the wheel: pyproject's package-data glob matches it."""
+    pyproject = Path(CORE) / "pyproject.toml"
+    if not pyproject.is_file():
+        pytest.skip("psychcore is installed outside its source tree")
+    tomllib = pytest.importorskip("tomllib")
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    globs = data["tool"]["setuptools"]["package-data"]["psychcore"]
+    folder = Path(psychcore.__file__).parent
+    for template in TASK_PLUGIN_FILES:
+        rel = Path("templates", "task_plugin", template)
+        assert (folder / rel).is_file(), rel
+        assert any(rel.match(g) for g in globs), f"{rel} is not in package-data {globs}"
