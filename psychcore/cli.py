@@ -436,8 +436,12 @@ def _cmd_new_task_plugin(args: argparse.Namespace) -> int:
 
     path = write_task_plugin(args.name, args.dir)
     names = task_plugin_names(args.name)
-    print(f"wrote the task plugin {names['distribution']} in {path}/ (task {names['class_name']}"
-          f" in {names['package']}/tasks.py)\nnext: pip install -e {path} && pytest {path} && "
+    shown = str(path)  # pip reads a bare name as a distribution's: show ./NAME
+    if not path.is_absolute() and not shown.startswith("."):
+        shown = f"./{path.as_posix()}"
+    print(f"wrote the task plugin {names['distribution']} in {shown}/ (task "
+          f"{names['class_name']} in {names['package']}/tasks.py)\nnext: pip install -e {shown} "
+          f"&& pytest {shown} && "
           f"psychcore train {names['class_name']} --iters 40000")
     return 0
 
