@@ -155,6 +155,18 @@ class Task:
     A task that defines both uses the vectorised path by default; the per-step path stays
     available (``vectorized=False``) and the conformance suite checks that they agree.
 
+    What the command line, sweeps and reports rely on (``docs/writing-a-task-plugin.md``;
+    ``psychcore new task-plugin NAME`` writes a package that keeps it): a subclass's
+    constructor accepts ``dt``, ``tau``, ``T``, ``N_batch`` and ``seed`` as keywords (it is
+    built as ``Cls(dt=10, tau=100, T=2000, N_batch=128, **extras)``, then :meth:`set_seed`);
+    every other argument is a task parameter (``-t KEY=VALUE``) with a default, checked by
+    name; draws come from ``self.rng`` or the ``rng`` argument only; a noise scale that both
+    paths use is the trial parameter ``stim_noise`` (set to 0 to compare the paths);
+    ``accuracy_function(correct_output, test_output, output_mask)`` takes arrays of shape
+    ``(N_batch, N_steps, N_out)`` and returns one float in [0, 1] (the fraction of correct
+    trials; 1.0 on the targets), used by ``performance_cutoff``, curricula and the validation
+    accuracy of a run; a ``description`` class attribute is the line ``psychcore tasks`` shows.
+
     Args:
         N_in: Number of network inputs.
         N_out: Number of network outputs.

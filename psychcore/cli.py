@@ -22,6 +22,9 @@
   interrupted.
 - ``psychcore sweep-report DIR --metric M --x AXIS``: a metric against a swept axis, mean ± SEM
   over seeds, as a figure and a CSV of the numbers plotted.
+- ``psychcore new task-plugin NAME``: write a task plugin package ``./NAME`` that installs,
+  passes its own tests and trains at once (see ``psychcore.scaffold``); exit 2 when the
+  directory exists and is not empty or NAME is invalid.
 
 Exit status (:data:`EXIT_CODES`, also in ``psychcore --help``): 0 success; 1 training or a
 check failed (training diverged, a file could not be written, a mismatch, a failed figure or
@@ -428,6 +431,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _cmd_new_task_plugin(args: argparse.Namespace) -> int:
+    from .scaffold import task_plugin_names, write_task_plugin
+
+    path = write_task_plugin(args.name, args.dir)
+    names = task_plugin_names(args.name)
+    shown = str(path)  # pip reads a bare name as a distribution's: show ./NAME
+    if not path.is_absolute() and not shown.startswith("."):
+        shown = f"./{path.as_posix()}"
+    print(f"wrote the task plugin {names['distribution']} in {shown}/ (task "
+          f"{names['class_name']} in {names['package']}/tasks.py)\nnext: pip install -e {shown} "
+          f"&& pytest {shown} && "
+          f"psychcore train {names['class_name']} --iters 40000")
+    return 0
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import Sweep, SweepBusyError, run_sweep
 
@@ -587,6 +605,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("new", help="write a starting point: `psychcore new task-plugin NAME`")
+    new = p.add_subparsers(dest="what", metavar="WHAT")
+    new.required = True
+    p = new.add_parser(
+        "task-plugin", help="write a task plugin package ./NAME that installs and passes its "
+                            "tests at once",
+        description="Write a task plugin package: pyproject.toml with the psychcore entry "
+                    "point, plugin.py, one example task (interval reproduction) with both batch "
+                    "paths and an accuracy_function, tests running psychcore.testing's "
+                    "conformance suite, and a README. See docs/writing-a-task-plugin.md.")
+    p.add_argument("name", metavar="NAME",
+                   help="plugin name, e.g. timing: distribution psychcore-NAME, package "
+                        "psychcore_NAME, task class Name")
+    p.add_argument("--dir", type=Path,
+                   help="directory to write (default ./NAME; must not exist or be empty)")
+    p.set_defaults(func=_cmd_new_task_plugin)
     p = sub.add_parser("sweep", help="train every combination of a sweep description "
                                      "(TOML/YAML/JSON), locally or on Ray; resumable")
     p.add_argument("file", type=Path, help="sweep description (see examples/sweeps/README.md)")
