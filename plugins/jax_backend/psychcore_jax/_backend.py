@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from typing import Any
@@ -156,7 +155,8 @@ class JaxBackend(FrameworkBackend):
         outputs, states, self._key = self._call(
             "forward_" + batch.noise_mode, "forward pass", batch, self.params, self._consts,
             self._key, x, noise)
-        return np.asarray(outputs), np.asarray(states)
+        # copies: a NumPy view of a JAX buffer is read-only, and users write into outputs
+        return np.array(outputs), np.array(states)
 
     def _gradients(self, batch: Batch) -> tuple[float, dict[str, np.ndarray]]:
         train, frozen = self._split()
@@ -164,7 +164,7 @@ class JaxBackend(FrameworkBackend):
         value, grads, self._key = self._call(
             "gradients_" + batch.noise_mode, "gradients", batch, train, frozen, self._consts,
             self._key, x, y, mask, noise)
-        return float(value), {k: np.asarray(g) for k, g in grads.items()}
+        return float(value), {k: np.array(g) for k, g in grads.items()}
 
     def _configure(self, optimizer: Any, learning_rate: float, **kwargs: Any) -> None:
         import jax
@@ -189,10 +189,7 @@ class JaxBackend(FrameworkBackend):
             self._fixed_values, self._opt_state, self._key, hyper, x, y, mask, noise)
         self.params.update(train)
         self._opt_steps += 1
-        value = float(value)
-        if not math.isfinite(value):
-            log.info("psychcore_jax: the loss is not finite (%r)", value)
-        return value
+        return float(value)
 
     # ------------------------------------------------------------------ weights and state
     def _get_params(self) -> dict[str, np.ndarray]:

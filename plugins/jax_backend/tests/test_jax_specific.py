@@ -127,3 +127,13 @@ def test_compiled_steps_are_kept_on_disk_unless_switched_off(tmp_path, setting, 
     kept = list(cache.rglob("*")) if cache.exists() else []
     assert bool(kept) == stored
     assert not (tmp_path / "xdg").exists()  # never the default place when a setting is given
+
+
+def test_results_are_writable_numpy_copies():
+    spec = bound()
+    backend = JaxBackend(spec, initialize_weights(spec, 0))
+    out, states = backend.forward(data(0)["x"])
+    out[0], states[0] = 1.0, 1.0  # a view of a JAX buffer would be read-only
+    d = data(1)
+    _, grads = backend.loss_and_gradients(d["x"], d["y"], d["mask"])
+    grads["W_rec"][0] = 0.0
