@@ -55,15 +55,24 @@ def compiled(spec: Any, net: Structure, optimizer: Any,
              clip: float | None) -> dict[str, Callable[..., Any]]:
     """The jitted functions for this network, optimiser and bound (cached; see the module
     docstring)."""
-    opt_key = None if optimizer is None else optimizer.key
-    return _compiled(_Key((net, objective_key(spec), opt_key, clip), spec, optimizer))
+    if optimizer is None:
+        return _compiled(_Key((net, objective_key(spec), None, None), spec, None))
+    return _compiled(_Key((net, objective_key(spec), optimizer.key, clip), spec, optimizer))
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled(key: _Key) -> dict[str, Callable[..., Any]]:
-    net, _, _, clip = key.key
-    return {name: jax.jit(fn)
-            for name, fn in make_functions(key.spec, net, key.optimizer, clip).items()}
+    net, objective, _, clip = key.key
+    if key.optimizer is None:
+        return {name: jax.jit(fn) for name, fn in make_functions(key.spec, net, None,
+                                                                  None).items()}
+    # the forward pass and gradients do not depend on the optimiser: the optimiser-free
+    # entry's, so configure_optimizer never compiles them again
+    fns = dict(_compiled(_Key((net, objective, None, None), key.spec, None)))
+    fns.update({name: jax.jit(fn)
+                for name, fn in make_functions(key.spec, net, key.optimizer, clip).items()
+                if name.startswith("step_")})
+    return fns
 
 
 def make_functions(spec: Any, net: Structure, optimizer: Any,
