@@ -104,16 +104,29 @@ class SpikeRNNTask(Task):
             )
         return correct[:, :, 0], test[:, :, 0], window, counted
 
-    def _signed_accuracy(
-        self, correct_output: Any, test_output: Any, output_mask: Any, threshold: float
-    ) -> float:
-        """spikeRNN's criterion for a target of +1 or -1 (XOR, Mante).
 
-        A trial whose target is positive is correct when the output's maximum over the
-        scored window exceeds ``threshold``, one whose target is negative when its minimum
-        is below ``-threshold``.
+class SignedSpikeRNNTask(SpikeRNNTask):
+    """A spikeRNN task whose target is +1 or -1 (XOR, Mante), scored with ``self.threshold``."""
+
+    threshold: float
+
+    def accuracy_function(
+        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
+    ) -> float:
+        """Fraction of trials that meet spikeRNN's criterion (see the class doc).
+
+        A trial's label is the sign of its target summed over the trial: one whose target is
+        positive is correct when the output's maximum over the scored window exceeds
+        ``threshold``, one whose target is negative when its minimum is below ``-threshold``.
+        Trials without a scored step are left out.
+
+        Raises:
+            ValueError: If the arrays' shapes differ or are not ``(N_batch, N_steps, 1)``, no
+                trial has a scored step, or a trial's target is 0 throughout.
         """
-        correct, test, window, counted = self._scored(correct_output, test_output, output_mask)
+        threshold = self.threshold
+        correct, test, window, counted = self._scored(correct_output, test_output,
+                                                      output_mask)
         sign = np.sign(correct.sum(axis=1))
         blank = np.flatnonzero(sign == 0)
         if blank.size:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._common import Period, SeedLike, check_real, full, standard_normal_f32
-from ._spikernn import SPIKERNN_DT, SpikeRNNTask, binary_sign, check_threshold, steps_ms
+from ._spikernn import SPIKERNN_DT, SignedSpikeRNNTask, binary_sign, check_threshold, steps_ms
 
 _STIM_ON = steps_ms(50)
 _STIM_END = steps_ms(50 + 200)
@@ -22,7 +22,7 @@ _T = steps_ms(500)
 _SCORE_ONSET = _T - steps_ms(200)  # spikeRNN scores the last 200 steps of its 500
 
 
-class SpikeRNNMante(SpikeRNNTask):
+class SpikeRNNMante(SignedSpikeRNNTask):
     """Context-dependent integration as in spikeRNN (Kim, Li & Sejnowski 2019).
 
     Two noisy sensory inputs each carry evidence for +1 or -1 (sign drawn with probability
@@ -162,18 +162,3 @@ class SpikeRNNMante(SpikeRNNTask):
         label = np.asarray(params["label"], dtype=np.float64)[:, None]
         y = Period(t, params["response"], np.inf).values(label)
         return x, y, self.full_mask(N, S)
-
-    # ---------------------------------------------------------------------- accuracy
-    def accuracy_function(
-        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
-    ) -> float:
-        """Fraction of trials that meet spikeRNN's criterion (see the class doc).
-
-        A trial's label is the sign of its target summed over the trial. Trials without a
-        scored step are left out.
-
-        Raises:
-            ValueError: If the arrays' shapes differ or are not ``(N_batch, N_steps, 1)``, no
-                trial has a scored step, or a trial's target is 0 throughout.
-        """
-        return self._signed_accuracy(correct_output, test_output, output_mask, self.threshold)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._common import Period, SeedLike, full
-from ._spikernn import SpikeRNNTask, binary_sign, check_threshold, steps_ms
+from ._spikernn import SignedSpikeRNNTask, binary_sign, check_threshold, steps_ms
 
 # spikeRNN's settings: stim_on 50, stim_dur 50, delay 10 steps; the target starts 10 steps
 # after the second pulse and lasts 100 steps; T is 300 steps.
@@ -36,7 +36,7 @@ _TIMES = {
 }
 
 
-class SpikeRNNXOR(SpikeRNNTask):
+class SpikeRNNXOR(SignedSpikeRNNTask):
     """Temporal XOR as in spikeRNN (Kim, Li & Sejnowski 2019): same signs or different?
 
     Two pulses follow each other, each +1 or -1 with probability 0.5: the first on input 0
@@ -130,18 +130,3 @@ class SpikeRNNXOR(SpikeRNNTask):
         label = np.asarray(params["label"], dtype=np.float64)[:, None]
         y = Period(t, params["response"], params["response_end"]).values(label)
         return x, y, self.full_mask(N, t.shape[0])
-
-    # ---------------------------------------------------------------------- accuracy
-    def accuracy_function(
-        self, correct_output: np.ndarray, test_output: np.ndarray, output_mask: np.ndarray
-    ) -> float:
-        """Fraction of trials that meet spikeRNN's criterion (see the class doc).
-
-        A trial's label is the sign of its target summed over the trial. Trials without a
-        scored step are left out.
-
-        Raises:
-            ValueError: If the arrays' shapes differ or are not ``(N_batch, N_steps, 1)``, no
-                trial has a scored step, or a trial's target is 0 throughout.
-        """
-        return self._signed_accuracy(correct_output, test_output, output_mask, self.threshold)
