@@ -1,4 +1,4 @@
-"""spikeRNN's network in psychcore terms: :func:`spikernn_to_psychcore`, :func:`spikernn_constraints`.
+"""spikeRNN's network in psychcore terms: :func:`spikernn_to_psychcore` and its structure.
 
 spikeRNN (Kim, Li & Sejnowski, PNAS 2019) trains ``FR_RNN_dale`` and saves it with
 ``scipy.io.savemat`` (``rate/main.py``). Its forward pass, in psychcore's terms
