@@ -118,7 +118,9 @@ def spikernn_to_psychcore(
     its constraints (:func:`spikernn_constraints` with ``P_inh`` the file's fraction of
     inhibitory units) describe how spikeRNN draws such a network, and the weights hold the
     file's own structure: ``Dale_rec = m``, ``rec_connectivity = som_m``, ``Dale_out`` the
-    identity, ``dale_rectify = dale_signed_in = dale_signed_out = 1``.
+    identity, ``dale_rectify = dale_signed_in = dale_signed_out = 1``. The file does not
+    hold ``w_dist``, ``gain`` or ``P_rec``: the spec's ``initializer="spikernn"`` has
+    spikeRNN's defaults (``"gaus"``, 1.5, 0.2); change them before drawing new networks.
 
     Args:
         path: The ``.mat`` file.
