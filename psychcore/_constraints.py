@@ -26,6 +26,7 @@ from ._checks import (
     as_bool_mask,
     as_mask,
     check_bool,
+    check_choice,
     check_float,
     check_int,
     check_shape,
@@ -200,30 +201,61 @@ class NoAutapses(Constraint):
 
 @register_constraint
 class Dale(Constraint):
-    """Dale's principle: the first ``round(ratio * N_rec)`` units are excitatory, the rest
-    inhibitory (PsychRNN's layout; PsychRNN truncates with ``int()`` where psychcore rounds).
+    """Dale's principle: every unit is excitatory or inhibitory.
 
-    Labels the units ``"E"`` / ``"I"``. Inhibitory units do not reach the output
-    (``Dale_out`` is 0 for them).
+    By default PsychRNN's layout: the first ``round(ratio * N_rec)`` units are excitatory, the
+    rest inhibitory (PsychRNN truncates with ``int()`` where psychcore rounds), every matrix
+    is used as ``|W|``, and inhibitory units do not reach the output (``Dale_out`` is 0 for
+    them). The options express other conventions, such as spikeRNN's (Kim et al. 2019)
+    ``Dale(1 - P_inh, inputs="signed", readout="all", rectify="relu", placement="random")``.
+
+    Labels the units ``"E"`` / ``"I"``.
 
     Args:
-        ratio: Fraction of excitatory units, ``0 < ratio <= 1``.
+        ratio: Fraction of excitatory units, ``0 < ratio <= 1`` (with ``placement="random"``
+            the probability of each unit to be excitatory).
+        inputs: ``"positive"`` (``|W_in|``, PsychRNN) or ``"signed"`` (``W_in`` as it is:
+            Dale's principle constrains the recurrent weights only; fix the inputs with
+            ``W_in_train=False`` where they should not train).
+        readout: ``"excitatory"`` (``|W_out|`` from excitatory units only, PsychRNN) or
+            ``"all"`` (signed ``W_out`` from every unit).
+        rectify: How a sign-constrained matrix is made non-negative: ``"abs"`` (a weight
+            pushed below zero flips back, PsychRNN) or ``"relu"`` (it stays 0, spikeRNN).
+        placement: ``"first"`` (the first units are excitatory) or ``"random"`` (each unit is
+            inhibitory with probability ``1 - ratio``, drawn from the generator, as
+            spikeRNN's ``P_inh``).
 
     Raises:
         ValueError: At :meth:`apply`, if Dale's principle is already applied or if the
-            ratio leaves no excitatory unit for this ``N_rec``.
+            output would be silent (no excitatory unit with ``readout="excitatory"``).
     """
 
     type_name = "dale"
+    OPTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "inputs": ("positive", "signed"),
+        "readout": ("excitatory", "all"),
+        "rectify": ("abs", "relu"),
+        "placement": ("first", "random"),
+    }
 
-    def __init__(self, ratio: float) -> None:
+    def __init__(self, ratio: float, inputs: str = "positive", readout: str = "excitatory",
+                 rectify: str = "abs", placement: str = "first") -> None:
         self.ratio = check_float(ratio, "ratio", "Dale", low=0.0, high=1.0, low_open=True)
+        given = {"inputs": inputs, "readout": readout, "rectify": rectify,
+                 "placement": placement}
+        self.options = {k: check_choice(v, k, "Dale", self.OPTIONS[k]) for k, v in given.items()}
+        self.inputs, self.readout = self.options["inputs"], self.options["readout"]
+        self.rectify, self.placement = self.options["rectify"], self.options["placement"]
 
     def params(self) -> dict[str, Any]:
-        return {"ratio": self.ratio}
+        # options equal to the defaults are left out, so PsychRNN-style specs serialise as
+        # they always did
+        return {"ratio": self.ratio, **{k: v for k, v in self.options.items()
+                                        if v != self.OPTIONS[k][0]}}
 
     def check(self, N_in: int | None, N_rec: int, N_out: int | None) -> None:
-        if round(self.ratio * N_rec) == 0:
+        if self.options["placement"] == "first" and self.options["readout"] == "excitatory" \
+                and round(self.ratio * N_rec) == 0:
             raise ValueError(
                 f"Dale: ratio={self.ratio} gives round({self.ratio} * {N_rec}) = 0 excitatory "
                 "units, so every unit would be inhibitory and the output silent; "
@@ -237,11 +269,20 @@ class Dale(Constraint):
                 "(give dale_ratio or one Dale constraint, not both)"
             )
         self.check(structure.N_in, structure.N_rec, structure.N_out)
-        n_exc = round(self.ratio * structure.N_rec)
-        signs = -np.ones(structure.N_rec)
-        signs[:n_exc] = 1.0
+        if self.options["placement"] == "random":
+            signs = np.where(rng.random(structure.N_rec) < 1.0 - self.ratio, -1.0, 1.0)
+            if self.options["readout"] == "excitatory" and not np.any(signs > 0):
+                raise ValueError(
+                    f"Dale: placement='random' with ratio={self.ratio} drew no excitatory "
+                    f"unit among {structure.N_rec}, and readout='excitatory' would silence "
+                    "the output; raise the ratio or N_rec, or use readout='all'"
+                )
+        else:
+            signs = -np.ones(structure.N_rec)
+            signs[:round(self.ratio * structure.N_rec)] = 1.0
         structure.dale_signs = signs
         structure.dale_ratio = self.ratio
+        structure.dale_options = {k: v for k, v in self.options.items() if k != "placement"}
         structure.cell_types = np.where(signs > 0, "E", "I").astype(object)
 
 

@@ -5,7 +5,9 @@ and exactness over speed. Conventions:
 
 - A weights dict holds PsychRNN's key names (see the table in ``docs/equations.md``).
   Missing connectivity masks mean "all ones"; a missing ``dale_ratio`` (or ``None``/NaN) means
-  Dale's principle is off, and missing ``Dale_rec``/``Dale_out`` mean identity.
+  Dale's principle is off, and missing ``Dale_rec``/``Dale_out`` mean identity. The Dale
+  options ``dale_rectify``, ``dale_signed_in``, ``dale_signed_out`` (0-d, 0 or 1) default to 0:
+  ``|W|`` on all three matrices, PsychRNN's convention (:func:`dale_rectifiers`).
 - Gated architectures stack their gate blocks along the rows of ``W_in``, ``W_rec`` and
   ``b_rec`` (``G`` blocks of ``N_rec`` rows, see :func:`gate_count`); masks and Dale signs are
   applied to every block alike.
@@ -144,8 +146,51 @@ def dale_enabled(weights: Mapping[str, Any]) -> bool:
     return bool(np.isfinite(ratio.reshape(())))
 
 
+DALE_OPTION_KEYS = ("dale_rectify", "dale_signed_in", "dale_signed_out")
+"""Optional 0-d entries (0 or 1) that say how Dale's principle makes the weights signed."""
+
+
+def _flag(weights: Mapping[str, Any], key: str) -> bool:
+    value = weights.get(key)
+    if value is None:
+        return False
+    arr = np.asarray(value)
+    if arr.size != 1 or arr.dtype.kind not in "biuf" or float(arr.reshape(())) not in (0.0, 1.0):
+        raise ValueError(f"weights['{key}'] must be a scalar 0 or 1; received "
+                         f"{arr.tolist() if arr.size < 5 else f'shape {arr.shape}'}")
+    return bool(float(arr.reshape(())))
+
+
+def dale_rectifiers(weights: Mapping[str, Any]) -> dict[str, str | None]:
+    """How each matrix is made non-negative before masks and Dale signs: ``"abs"``,
+    ``"relu"`` or ``None`` (used as it is), by ``"W_in"``, ``"W_rec"``, ``"W_out"``.
+
+    Without Dale's principle all three are ``None``. With it, the rectifier ``g`` is
+    ``"relu"`` when ``weights["dale_rectify"]`` is 1 and ``"abs"`` when it is 0 or absent;
+    ``W_rec`` always gets ``g``, ``W_in`` gets it unless ``dale_signed_in`` is 1, ``W_out``
+    unless ``dale_signed_out`` is 1 (absent means 0, so files written before these keys
+    existed keep PsychRNN's ``|W|`` on all three).
+
+    Raises:
+        ValueError: If one of :data:`DALE_OPTION_KEYS` is not a scalar 0 or 1.
+    """
+    flags = {key: _flag(weights, key) for key in DALE_OPTION_KEYS}
+    if not dale_enabled(weights):
+        return {"W_in": None, "W_rec": None, "W_out": None}
+    g = "relu" if flags["dale_rectify"] else "abs"
+    return {"W_in": None if flags["dale_signed_in"] else g, "W_rec": g,
+            "W_out": None if flags["dale_signed_out"] else g}
+
+
+def _rectified(W: np.ndarray, how: str | None) -> np.ndarray:
+    if how is None:
+        return W.copy()
+    return np.abs(W) if how == "abs" else np.maximum(W, 0.0)
+
+
 def get_effective_W_in(weights: Mapping[str, Any]) -> np.ndarray:
-    """``W_in * C_in`` (``|W_in| * C_in`` with Dale), the mask tiled over gate blocks."""
+    """``W_in * C_in`` (``g(W_in) * C_in`` with Dale, see :func:`dale_rectifiers`), the mask
+    tiled over gate blocks."""
     W = _matrix(weights, "W_in")
     n_rec = _n_rec(weights)
     C = weights.get("input_connectivity")
@@ -153,31 +198,35 @@ def get_effective_W_in(weights: Mapping[str, Any]) -> np.ndarray:
         n_rec = int(np.shape(C)[0])
     G = 1 if n_rec is None else _blocks(W, "W_in", n_rec)
     C = _optional(weights, "input_connectivity", (W.shape[0] // G, W.shape[1]))
-    eff = np.abs(W) if dale_enabled(weights) else W
+    eff = _rectified(W, dale_rectifiers(weights)["W_in"])
     C = _tiled_mask(C, G)
     return eff * C if C is not None else eff.copy()
 
 
 def get_effective_W_rec(weights: Mapping[str, Any]) -> np.ndarray:
-    """``W_rec * C_rec``; with Dale ``(|W_rec| * C_rec) @ D_rec``, done as a column scaling."""
+    """``W_rec * C_rec``; with Dale ``(g(W_rec) * C_rec) @ D_rec``, done as a column scaling
+    (``g``: ``abs`` or ``relu``, :func:`dale_rectifiers`)."""
     W = _matrix(weights, "W_rec")
     n_rec = W.shape[1]
     G = _blocks(W, "W_rec", n_rec)
     C = _tiled_mask(_optional(weights, "rec_connectivity", (n_rec, n_rec)), G)
     if not dale_enabled(weights):
         return W * C if C is not None else W.copy()
-    eff = np.abs(W) if C is None else np.abs(W) * C
+    eff = _rectified(W, dale_rectifiers(weights)["W_rec"])
+    eff = eff if C is None else eff * C
     d = _dale_signs(weights, "Dale_rec", n_rec)
     return eff if d is None else eff * d[np.newaxis, :]
 
 
 def get_effective_W_out(weights: Mapping[str, Any]) -> np.ndarray:
-    """``W_out * C_out``; with Dale ``(|W_out| * C_out) @ D_out``, done as a column scaling."""
+    """``W_out * C_out``; with Dale ``(g(W_out) * C_out) @ D_out``, done as a column scaling
+    (``g`` is the identity with ``dale_signed_out``, :func:`dale_rectifiers`)."""
     W = _matrix(weights, "W_out")
     C = _optional(weights, "output_connectivity", W.shape)
     if not dale_enabled(weights):
         return W * C if C is not None else W.copy()
-    eff = np.abs(W) if C is None else np.abs(W) * C
+    eff = _rectified(W, dale_rectifiers(weights)["W_out"])
+    eff = eff if C is None else eff * C
     d = _dale_signs(weights, "Dale_out", W.shape[1])
     return eff if d is None else eff * d[np.newaxis, :]
 

@@ -391,6 +391,74 @@ class Orthogonal(Initializer):
         return q * np.sign(np.diag(r))[None, :] * self.params["gain"]
 
 
+def _w_dist(value: Any, name: str, owner: str) -> str:
+    return check_choice(value.lower() if isinstance(value, str) else value, name, owner,
+                        ("gaus", "gamma"))
+
+
+@register_initializer
+class SpikeRNN(Initializer):
+    """spikeRNN's initialisation (Kim, Li & Sejnowski 2019, ``FR_RNN_dale`` and its
+    ``rate/main.py``), for the rate RNN only; pair it with
+    ``psychcore.spiking.spikernn_constraints`` for its structure (random E/I placement with
+    probability ``P_inh``, SOM units).
+
+    - ``W_rec``: each entry exists with probability ``P_rec``; an existing entry is
+      ``N(0, 1) * gain / sqrt(N_rec * P_rec)`` for ``w_dist="gaus"`` or ``Gamma(2, 0.003)``
+      for ``w_dist="gamma"`` (spikeRNN applies no gain there); with Dale's principle
+      ``|W_rec|``. No E/I balancing, no spectral scaling. The ``P_rec`` sparsity is of the
+      initial weights only, as in spikeRNN (its training may fill the zeros).
+    - ``W_in = N(0, 1)`` (spikeRNN's ``randn(N, N_in)``), ``W_out = N(0, 1) / 100``.
+    - ``b_rec = b_out = 0``; ``init_state = N(0, 1) / 100`` (spikeRNN draws this ``x_0``
+      again in every trial; psychcore keeps one).
+
+    Masks multiply every matrix (entries outside them are 0). Draw order: ``W_in``, the
+    ``W_rec`` existence draw, its values, ``W_out``, ``init_state``. The shared
+    ``which_rand_init`` parameters are not used.
+    """
+
+    name = "spikernn"
+    PARAMS = {
+        "w_dist": ("gaus", _w_dist),
+        "gain": (1.5, _real(low=0.0, low_open=True)),
+        "P_rec": (0.2, _P_REC),
+    }
+
+    def draw_recurrent(self, structure: Structure, rng: np.random.Generator) -> np.ndarray:
+        N, p = structure.N_rec, self.params
+        exists = rng.random((N, N)) < p["P_rec"]
+        if p["w_dist"] == "gamma":
+            W = rng.gamma(2.0, 0.003, (N, N))
+        else:
+            W = rng.standard_normal((N, N)) * p["gain"] / math.sqrt(N * p["P_rec"])
+        W = W * exists * structure.rec_connectivity
+        return np.abs(W) if structure.dale_signs is not None else W
+
+    def initialize(
+        self, structure: Structure, rng: np.random.Generator, architecture: str = "rnn"
+    ) -> dict[str, np.ndarray]:
+        """Draw the trainable arrays (``float64``) for ``structure`` (class docstring).
+
+        Raises:
+            ValueError: For an architecture other than ``"rnn"``.
+        """
+        if architecture != "rnn":
+            raise ValueError(f"SpikeRNN: the spikernn initialiser is for architecture 'rnn' "
+                             f"only; received {architecture!r}")
+        N = structure.N_rec
+        W_in = rng.standard_normal((N, structure.N_in)) * structure.input_connectivity
+        W_rec = self.draw_recurrent(structure, rng)
+        W_out = rng.standard_normal((structure.N_out, N)) / 100.0 * structure.output_connectivity
+        return {
+            "W_in": W_in,
+            "W_rec": W_rec,
+            "W_out": W_out,
+            "b_rec": np.zeros(N),
+            "b_out": np.zeros(structure.N_out),
+            "init_state": rng.standard_normal((1, N)) / 100.0,
+        }
+
+
 def get_initializer(name_or_obj: Any, **params: Any) -> Initializer:
     """Resolve an initialiser from a registered name, a class, a ``to_dict()`` dict or an
     instance.

@@ -98,6 +98,7 @@ class Simulator:
             )
         self.alpha = unit_alpha(self.weights, self.dt, self.tau, getattr(spec, "tau_range", None))
         self.transfer_function = get_transfer_function(spec.transfer_function)
+        self.noise_convention: str = getattr(spec, "noise_convention", "psychrnn")
         self.rng = as_generator(seed)
 
     # ------------------------------------------------------------------ construction
@@ -122,6 +123,9 @@ class Simulator:
             "Dale_out": ((n_rec, n_rec), "(N_rec, N_rec)"),
             "dale_ratio": ((), "()"),
             "tau_raw": ((n_rec,), "(N_rec,)"),
+            "dale_rectify": ((), "()"),
+            "dale_signed_in": ((), "()"),
+            "dale_signed_out": ((), "()"),
         }
         for key in ("W_in", "W_rec", "W_out"):
             shapes[f"{key}_fixed"] = shapes[key]
@@ -137,7 +141,7 @@ class Simulator:
                 raise TypeError(f"weights['{key}'] must be numeric; received dtype {arr.dtype}")
             if key in shapes:
                 expected, label = shapes[key]
-                if key == "dale_ratio":
+                if key in ("dale_ratio", "dale_rectify", "dale_signed_in", "dale_signed_out"):
                     arr = arr.reshape(()) if arr.size == 1 else arr
                 if arr.shape != expected:
                     raise ValueError(
@@ -215,7 +219,8 @@ class Simulator:
     def _noise_increments(
         self, rec_noise: float, noise: Any, shape: tuple[int, ...]
     ) -> np.ndarray | None:
-        """``sqrt(2*alpha) * rec_noise * xi`` with xi from ``noise`` or the generator."""
+        """``sqrt(2*alpha) * rec_noise * xi`` (``rec_noise * xi`` with the spec's
+        ``noise_convention="fixed"``), xi from ``noise`` or the generator."""
         if isinstance(rec_noise, bool) or not isinstance(rec_noise, Real):
             raise TypeError(f"rec_noise must be a number; received {type(rec_noise).__name__}")
         if not math.isfinite(rec_noise) or rec_noise < 0:
@@ -235,6 +240,8 @@ class Simulator:
             xi = self.rng.standard_normal(shape)
         else:
             return None
+        if self.noise_convention == "fixed":
+            return float(rec_noise) * xi
         return np.sqrt(2.0 * self.alpha) * float(rec_noise) * xi
 
     def _rec_matrix_T(self, tc_t: np.ndarray | None) -> np.ndarray:
@@ -330,7 +337,8 @@ class Simulator:
             t_connectivity: Optional ``(N_steps, N_rec, N_rec)``; ``t_connectivity[t]``
                 multiplies ``W_rec_eff`` elementwise at step ``t`` (every gate block alike).
             rec_noise: Recurrent noise amplitude (``"rnn"`` only); the state at step ``t``
-                receives ``sqrt(2 * alpha) * rec_noise * xi_t``. Default 0: deterministic
+                receives ``sqrt(2 * alpha) * rec_noise * xi_t`` (``rec_noise * xi_t`` with
+                the spec's ``noise_convention="fixed"``). Default 0: deterministic
                 (``spec.rec_noise`` is not applied implicitly).
             noise: Optional pre-drawn standard normals ``xi`` of shape
                 ``(N_batch, N_steps, N_rec)``, used instead of drawing from ``self.rng``

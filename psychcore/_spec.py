@@ -57,6 +57,7 @@ TRANSFER_FUNCTIONS = ("relu", "tanh", "sigmoid", "softplus", "linear")
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "cross_entropy")
 BOUND_KEYS = ("N_in", "N_out", "dt", "tau")
 DTYPES = ("float32", "float64")
+NOISE_CONVENTIONS = ("psychrnn", "fixed")
 
 _OWNER = "ModelSpec"
 
@@ -72,6 +73,10 @@ class ModelSpec:
         transfer_function: ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"softplus"``,
             ``"linear"`` (rate RNN only; gated architectures use their own gates).
         rec_noise: Recurrent noise amplitude, ``>= 0``; ``> 0`` only for ``"rnn"``.
+        noise_convention: How ``rec_noise`` enters the state each step: ``"psychrnn"``
+            adds ``sqrt(2 * alpha_i) * rec_noise * xi`` (PsychRNN), ``"fixed"`` adds
+            ``rec_noise * xi`` whatever the time constants (spikeRNN's ``randn / 10`` is
+            ``rec_noise=0.1``); ``xi`` standard normal.
         dale_ratio: Fraction of excitatory units, ``0 < r <= 1``, or ``None`` (no Dale).
         autapses: ``False`` removes self-connections.
         input_connectivity: ``(N_rec, N_in)`` 0/1 mask or ``None``.
@@ -97,6 +102,7 @@ class ModelSpec:
     architecture: str = "rnn"
     transfer_function: str = "relu"
     rec_noise: float = 0.0
+    noise_convention: str = "psychrnn"
     # constraints (convenience fields; composed with `constraints` below)
     dale_ratio: float | None = None
     autapses: bool = True
@@ -465,6 +471,8 @@ def _validated(spec: ModelSpec) -> dict[str, Any]:
             f"{o}: rec_noise > 0 is only defined for architecture 'rnn'; received "
             f"rec_noise={v['rec_noise']} with architecture {v['architecture']!r}"
         )
+    v["noise_convention"] = check_choice(spec.noise_convention, "noise_convention", o,
+                                         NOISE_CONVENTIONS)
     v["dale_ratio"] = _dale_ratio(spec.dale_ratio)
     v["autapses"] = check_bool(spec.autapses, "autapses", o)
     for key, shape in (

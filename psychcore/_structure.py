@@ -16,6 +16,9 @@ from ._checks import check_int
 
 N_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 """Number of gate blocks ``G`` per architecture (docs/equations.md)."""
+DALE_DEFAULTS = {"inputs": "positive", "readout": "excitatory", "rectify": "abs"}
+"""PsychRNN's Dale conventions: ``|W_in|``, readout from excitatory units by ``|W_out|``, and
+``|W|`` as the rectification (docs/equations.md)."""
 
 
 @dataclass
@@ -37,6 +40,9 @@ class Structure:
             ``"W_out"``, each shaped like one gate block of the matrix.
         cell_types: ``(N_rec,)`` object array of labels: ``"unit"`` without Dale, ``"E"`` /
             ``"I"`` with it, or a subtype name given by :class:`InhibitorySubtype`.
+        dale_options: How Dale's principle signs the weights (set by ``Dale``):
+            ``{"inputs": "positive"|"signed", "readout": "excitatory"|"all",
+            "rectify": "abs"|"relu"}``; empty means PsychRNN's defaults.
     """
 
     N_in: int
@@ -49,6 +55,7 @@ class Structure:
     dale_ratio: float | None = None
     fixed: dict[str, np.ndarray] = field(default_factory=dict)
     cell_types: np.ndarray = None  # type: ignore[assignment]
+    dale_options: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.N_in = check_int(self.N_in, "N_in", "Structure")
@@ -106,6 +113,9 @@ class Structure:
             ``Dale_rec`` (diagonal ±1, identity without Dale), ``Dale_out`` (diagonal 1 for
             excitatory, 0 for inhibitory units, identity without Dale), ``dale_ratio`` (0-d,
             NaN without Dale), ``W_in_fixed``, ``W_rec_fixed``, ``W_out_fixed`` (float 0/1).
+            With Dale options other than the defaults (:attr:`dale_options`): ``Dale_out`` is
+            the identity for ``readout="all"``, and the 0-d entries ``dale_rectify`` (1:
+            relu), ``dale_signed_in`` and ``dale_signed_out`` (1: used signed) are added.
         """
         if architecture not in N_GATES:
             raise ValueError(
@@ -121,6 +131,9 @@ class Structure:
             dale_rec = np.diag(self.dale_signs.astype(np.float64))
             dale_out = np.diag((self.dale_signs > 0).astype(np.float64))
             ratio = float(self.dale_ratio) if self.dale_ratio is not None else np.nan
+        options = self.dale_options if self.dale_signs is not None else {}
+        if options.get("readout") == "all":
+            dale_out = np.eye(self.N_rec)
         out = {
             "input_connectivity": np.array(self.input_connectivity),
             "rec_connectivity": np.array(self.rec_connectivity),
@@ -132,4 +145,8 @@ class Structure:
             "W_rec_fixed": np.tile(self.fixed["W_rec"], (G, 1)),
             "W_out_fixed": np.array(self.fixed["W_out"]),
         }
+        if any(options.get(k, d) != d for k, d in DALE_DEFAULTS.items()):
+            out["dale_rectify"] = np.array(float(options.get("rectify") == "relu"))
+            out["dale_signed_in"] = np.array(float(options.get("inputs") == "signed"))
+            out["dale_signed_out"] = np.array(float(options.get("readout") == "all"))
         return {k: np.asarray(v, dtype=dtype) for k, v in out.items()}

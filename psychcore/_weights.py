@@ -37,7 +37,7 @@ REQUIRED_KEYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state")
 OPTIONAL_KEYS = (
     "init_cell", "input_connectivity", "rec_connectivity", "output_connectivity",
     "Dale_rec", "Dale_out", "dale_ratio", "W_in_fixed", "W_rec_fixed", "W_out_fixed",
-    "tau_raw",
+    "tau_raw", "dale_rectify", "dale_signed_in", "dale_signed_out",
 )
 WEIGHT_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 TRAINABLE_ARRAYS = ("W_in", "W_rec", "W_out", "b_rec", "b_out", "init_state", "init_cell",
@@ -171,6 +171,7 @@ def validate_weights(
         "output_connectivity": (N_out, N_rec), "Dale_rec": (N_rec, N_rec),
         "Dale_out": (N_rec, N_rec), "dale_ratio": (), "W_in_fixed": (G * N_rec, N_in),
         "W_rec_fixed": (G * N_rec, N_rec), "W_out_fixed": (N_out, N_rec), "tau_raw": (N_rec,),
+        "dale_rectify": (), "dale_signed_in": (), "dale_signed_out": (),
     }
     for key, shape in expected.items():
         if key in w and w[key].shape != shape:
@@ -226,6 +227,9 @@ def _check_values(w: dict[str, np.ndarray]) -> None:
                 f"validate_weights: {key} must be a diagonal matrix with diagonal values in "
                 f"{allowed}"
             )
+    for key in ("dale_rectify", "dale_signed_in", "dale_signed_out"):
+        if key in w and float(w[key]) not in (0.0, 1.0):
+            raise ValueError(f"validate_weights: {key} must be 0 or 1; received {float(w[key])}")
     ratio = float(w["dale_ratio"])
     if not np.isnan(ratio) and not 0 < ratio <= 1:
         raise ValueError(f"validate_weights: dale_ratio must be NaN or in (0, 1]; received {ratio}")
@@ -379,13 +383,22 @@ def write_psychrnn_weights(
 
     Raises:
         ValueError: If the weights are not a valid ``"rnn"`` dict or hold ``tau_raw``
-            (PsychRNN has no per-unit time constants).
+            (PsychRNN has no per-unit time constants) or Dale options other than
+            PsychRNN's (``dale_rectify``, ``dale_signed_in``, ``dale_signed_out`` set to 1).
     """
     w = validate_weights(weights, "rnn")
     if "tau_raw" in w:
         raise ValueError(
             "write_psychrnn_weights: tau_raw (trainable time constants) has no PsychRNN "
             "equivalent"
+        )
+    options = [k for k in ("dale_rectify", "dale_signed_in", "dale_signed_out")
+               if k in w and float(w[k]) != 0.0 and not np.isnan(float(w["dale_ratio"]))]
+    if options:
+        raise ValueError(
+            f"write_psychrnn_weights: the Dale options {options} (relu rectification, signed "
+            "inputs or readout) have no PsychRNN equivalent: PsychRNN would read the file "
+            "with |W| everywhere and compute other outputs"
         )
     dropped = [k for k in ("W_in_fixed", "W_rec_fixed", "W_out_fixed") if np.any(w[k])]
     if dropped:

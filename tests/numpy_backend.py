@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from psychcore import Simulator
-from psychcore.backend import Batch, FrameworkBackend, dale_on
+from psychcore.backend import Batch, FrameworkBackend, dale_on, rectifiers
 
 READOUT = ("W_out", "b_out")
 B1, B2, EPS = 0.9, 0.999, 1e-7
@@ -85,12 +85,14 @@ class NumpyReadoutBackend(FrameworkBackend):
         dale = dale_on(w)
         signs = np.diag(w["Dale_out"]) if dale else np.ones(self.spec.N_rec)
         conn = w["output_connectivity"] * signs[None, :]
-        eff = (np.abs(raw) if dale else raw) * conn
+        g = rectifiers(w)["W_out"]
+        dg = np.sign(raw) if g == "abs" else (raw > 0).astype(float) if g == "relu" else 1.0
+        eff = (np.abs(raw) if g == "abs" else np.maximum(raw, 0) if g == "relu" else raw) * conn
         if self.spec.L1_out:
             d_eff += self.spec.L1_out * np.sign(eff) / eff.size
         if self.spec.L2_out:
             d_eff += self.spec.L2_out * 2 * eff / eff.size
-        grads = {"W_out": d_eff * conn * (np.sign(raw) if dale else 1.0),
+        grads = {"W_out": d_eff * conn * dg,
                  "b_out": dz.sum(axis=(0, 1))}
         return value, {k: grads[k] for k in self.trainable}
 

@@ -163,7 +163,9 @@ def test_psychrnn_file_with_optimizer_slots_and_object_dale_ratio(tmp_path, monk
     for k, v in d.items():
         np.testing.assert_array_equal(w[k], v, err_msg=k)
     np.testing.assert_array_equal(w["W_rec_fixed"], np.zeros((8, 8)))
-    assert set(w) == set(REQUIRED_KEYS) | set(OPTIONAL_KEYS) - {"init_cell", "tau_raw"}
+    # the Dale options are not filled in: absent means PsychRNN's |W| (docs/equations.md)
+    assert set(w) == set(REQUIRED_KEYS) | set(OPTIONAL_KEYS) - {
+        "init_cell", "tau_raw", "dale_rectify", "dale_signed_in", "dale_signed_out"}
 
 
 def test_psychrnn_file_without_dale(tmp_path):

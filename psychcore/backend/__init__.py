@@ -10,7 +10,8 @@ for backends that implement :class:`Backend` directly:
   :func:`implementation`;
 - arrays: :func:`prepare_weights`, :func:`merge_weights`, :func:`check_batch` (a
   :class:`Batch`), :func:`multipliers` (masks x Dale signs), :func:`fixed_entries`,
-  :func:`dale_on`, :func:`trainable_keys`;
+  :func:`dale_on`, :func:`rectifiers` (``abs``/``relu``/none per matrix),
+  :func:`noise_scale` (PsychRNN's or the fixed noise convention), :func:`trainable_keys`;
 - rules: :func:`clip_norm`, :func:`check_learning_rate`, :func:`check_optimizer`,
   :func:`derive_seed`, :func:`regularization`, :func:`check_adam_state`,
   :func:`portable_adam_state`;
@@ -31,7 +32,9 @@ from ._arrays import (
     fixed_entries,
     merge_weights,
     multipliers,
+    noise_scale,
     prepare_weights,
+    rectifiers,
     structure_of,
     trainable_keys,
 )
@@ -69,8 +72,10 @@ __all__ = [
     "implements",
     "merge_weights",
     "multipliers",
+    "noise_scale",
     "portable_adam_state",
     "prepare_weights",
+    "rectifiers",
     "regularization",
     "structure_of",
     "trainable_keys",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._equations import dale_enabled
+from .._equations import dale_enabled, dale_rectifiers
 from .._weights import validate_weights
 from ._tables import FIXABLE, PARAMETERS, STRUCTURE_KEYS, trains
 
@@ -109,7 +109,8 @@ def trainable_keys(spec: Any, weights: Mapping[str, Any]) -> list[str]:
 def multipliers(spec: Any, structure: Mapping[str, np.ndarray]) -> dict[str, np.ndarray | None]:
     """The constant factor of each effective matrix: ``W_eff = g(W) * M``.
 
-    ``g`` is ``abs`` when Dale's principle is on (:func:`dale_on`), the identity otherwise;
+    ``g`` is given by :func:`rectifiers` (``abs`` on all three matrices when Dale's principle
+    is on without options, the identity without Dale);
     ``M`` is the connectivity mask (tiled over the gate blocks for ``W_in`` and ``W_rec``)
     times, with Dale, the column signs of ``Dale_rec`` / ``Dale_out``. This is exactly
     ``docs/equations.md``: the masks are 0/1 and the signs ±1 or 0. None stands for a matrix
@@ -128,6 +129,30 @@ def multipliers(spec: Any, structure: Mapping[str, np.ndarray]) -> dict[str, np.
     dtype = np.dtype(spec.dtype)
     return {key: None if np.all(m == 1) else np.asarray(m, dtype=dtype)
             for key, m in (("W_in", m_in), ("W_rec", m_rec), ("W_out", m_out))}
+
+
+def rectifiers(structure: Mapping[str, Any]) -> dict[str, str | None]:
+    """``g`` of each effective matrix ``W_eff = g(W) * M``: ``"abs"``, ``"relu"`` or None (the
+    identity), by ``"W_in"``, ``"W_rec"``, ``"W_out"`` (docs/equations.md, Dale options)."""
+    return dale_rectifiers(structure)
+
+
+def noise_scale(spec: Any, alpha: Any, sqrt: Any, rec_noise: float | None = None) -> Any:
+    """The factor of the standard normals ``xi`` added to the state each step.
+
+    ``sqrt(2 * alpha) * rec_noise`` with ``spec.noise_convention == "psychrnn"`` and
+    ``rec_noise`` with ``"fixed"`` (docs/equations.md).
+
+    Args:
+        spec: The ModelSpec (its ``noise_convention`` and ``rec_noise`` are read).
+        alpha: ``dt / tau``: a number or a per-unit tensor.
+        sqrt: The framework's square root (``math.sqrt`` for a number).
+        rec_noise: The amplitude; ``spec.rec_noise`` when None.
+    """
+    level = float(spec.rec_noise if rec_noise is None else rec_noise)
+    if getattr(spec, "noise_convention", "psychrnn") == "fixed":
+        return level
+    return sqrt(2.0 * alpha) * level
 
 
 def dale_on(structure: Mapping[str, Any]) -> bool:

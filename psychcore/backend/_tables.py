@@ -31,7 +31,8 @@ PARAMETERS: dict[str, str] = {
 #: Structural entries of the weights dict: masks, Dale signs and fixed-entry masks (constants).
 STRUCTURE_KEYS: tuple[str, ...] = (
     "input_connectivity", "rec_connectivity", "output_connectivity", "Dale_rec", "Dale_out",
-    "dale_ratio", "W_in_fixed", "W_rec_fixed", "W_out_fixed",
+    "dale_ratio", "W_in_fixed", "W_rec_fixed", "W_out_fixed", "dale_rectify", "dale_signed_in",
+    "dale_signed_out",
 )
 
 #: The matrices whose entries can be fixed, with the key of their 0/1 fixed mask.

@@ -233,8 +233,9 @@ class RateNetwork:
         """Describe a psychcore ``"rnn"`` network (``ModelSpec`` and weights dict).
 
         The transfer function must be ``"sigmoid"``. Effective input and output weights and
-        masks follow docs/equations.md (``|W| * C`` with Dale's law); the recurrent weights
-        stay raw with ``rectify="abs"``, the ``Dale_rec`` signs and ``rec_connectivity``.
+        masks follow docs/equations.md (``|W| * C`` with Dale's law, or as the Dale options
+        say); the recurrent weights stay raw with their rectification (``"abs"``, or
+        ``"relu"`` with ``dale_rectify``), the ``Dale_rec`` signs and ``rec_connectivity``.
         Time constants: ``spec.tau`` for every unit, or per unit from ``tau_raw`` and
         ``spec.tau_range``; ``spec.dt`` and ``tau`` are in ms and stored in seconds.
 
@@ -267,7 +268,7 @@ class RateNetwork:
             w_rec=W,
             rec_signs=signs,
             rec_mask=C,
-            rectify="abs" if dale else "none",
+            rectify=eq.dale_rectifiers(weights)["W_rec"] or "none",
             w_out=eq.get_effective_W_out(weights),
             b_out=np.zeros(np.shape(weights["W_out"])[0]) if b_out is None else b_out,
             tau=float(spec.dt) / alpha / 1000.0,

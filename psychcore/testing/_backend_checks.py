@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._constraints import FixedWeights
+from .._constraints import Dale, FixedWeights
 from .._equations import effective_weights, loss, regularization
 from .._init import initialize_weights
 from .._simulator import Simulator
@@ -54,7 +54,21 @@ def _specs(backend_cls: type[Backend]) -> list[ModelSpec]:
     if "rnn" in backend_cls.architectures:
         specs.append(_spec(transfer_function="tanh", train_tau=True, tau_range=(20.0, 200.0)))
         specs.append(_spec(rec_noise=0.1, dale_ratio=0.5))
+        # spikeRNN's conventions: signed inputs and readout, relu, fixed noise per step
+        specs.append(_spec(rec_noise=0.1, noise_convention="fixed", transfer_function="sigmoid",
+                           train_tau=True, tau_range=(20.0, 200.0), constraints=(
+                               Dale(0.5, inputs="signed", readout="all", rectify="relu"),)))
     return specs
+
+
+def _with_negative_entries(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Shift ``W_in``, ``W_rec``, ``W_out`` so that some raw entries are negative (where
+    ``relu`` and ``abs`` rectification differ)."""
+    out = dict(weights)
+    for key in ("W_in", "W_rec", "W_out"):
+        W = weights[key]
+        out[key] = (W - 0.5 * np.mean(np.abs(W))).astype(W.dtype)
+    return out
 
 
 def _make(backend_cls: type[Backend], spec: ModelSpec, seed: int = 0) -> tuple[Backend, dict]:
@@ -64,11 +78,15 @@ def _make(backend_cls: type[Backend], spec: ModelSpec, seed: int = 0) -> tuple[B
 
 
 def check_forward_matches_simulator(backend_cls: type[Backend]) -> None:
-    """Every supported architecture and constraint combination matches the Simulator."""
+    """Every supported architecture and constraint combination matches the Simulator,
+    including the Dale options and the ``"fixed"`` noise convention."""
     x, _, _ = _data(0)
     noise = np.random.default_rng(1).standard_normal((N_TRIALS, N_STEPS, N_REC))
     for spec in _specs(backend_cls):
         backend, weights = _make(backend_cls, spec)
+        if "dale_rectify" in weights:
+            weights = _with_negative_entries(weights)
+            backend.set_weights(weights)
         given = noise if spec.rec_noise > 0 else None
         out, states = backend.forward(x, given)
         ref_out, ref_states = Simulator(spec, weights).run_trials(

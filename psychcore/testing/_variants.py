@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .._constraints import CellTypeRule, FixedWeights, InhibitorySubtype, SparseConnectivity
+from .._constraints import (
+    CellTypeRule,
+    Dale,
+    FixedWeights,
+    InhibitorySubtype,
+    SparseConnectivity,
+)
 from .._equations import loss as reference_loss
 from .._equations import regularization as reference_regularization
 from .._simulator import Simulator
@@ -22,7 +28,9 @@ def constraint_variants(n_rec: int = 12, n_in: int = 3, n_out: int = 2,
                         architecture: str = "rnn") -> dict[str, dict[str, Any]]:
     """ModelSpec keyword sets, by name, that together cover every constraint: masks, no
     autapses and Dale's principle; sparse connectivity; fixed entries and a frozen matrix;
-    cell-type rules; trainable time constants (rate RNN only).
+    cell-type rules; trainable time constants (rate RNN only); the Dale options that express
+    spikeRNN's network (signed inputs, readout from every unit, relu rectification, SOM
+    units; with, for the rate RNN, the ``"fixed"`` noise convention) and random E/I placement.
 
     Args:
         n_rec: ``N_rec`` of the spec the keywords are for.
@@ -53,7 +61,21 @@ def constraint_variants(n_rec: int = 12, n_in: int = 3, n_out: int = 2,
             ),
         },
         "trainable_tau": {"train_tau": True, "tau_range": (20.0, 200.0), "dale_ratio": 0.75},
+        "dale_options": {
+            "constraints": (
+                Dale(0.5, inputs="signed", readout="all", rectify="relu"),
+                InhibitorySubtype("som", count=1),
+                CellTypeRule("I", "som", allowed=False),
+                CellTypeRule("som", "som", allowed=False),
+            ),
+            "W_in_train": False,
+        },
+        "dale_random_placement": {
+            "constraints": (Dale(0.6, readout="all", placement="random"),),
+        },
     }
+    if architecture == "rnn":
+        out["dale_options"]["noise_convention"] = "fixed"
     if architecture != "rnn":
         del out["trainable_tau"]
     return out

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from psychcore.backend import dale_on, implementation, multipliers
+from psychcore.backend import dale_on, implementation, multipliers, noise_scale, rectifiers
 
 Array = Any
 ArrayFn = Callable[[Array], Array]
@@ -54,7 +54,10 @@ class Structure:
     Attributes:
         architecture: ``"rnn"``, ``"lstm"`` or ``"gru"``.
         n_rec: ``N_rec``.
-        dale: Whether effective matrices use ``|W|``.
+        dale: Whether Dale's principle is on.
+        rectify: ``g`` of ``W_in``, ``W_rec``, ``W_out`` (``"abs"``, ``"relu"`` or None,
+            ``psychcore.backend.rectifiers``).
+        noise_convention: The spec's ``noise_convention``.
         transfer_function: The spec's transfer-function name.
         dt: Time step; ``tau`` and ``tau_range`` give ``alpha`` (rate RNN).
         tau: Single time constant.
@@ -65,6 +68,8 @@ class Structure:
     architecture: str
     n_rec: int
     dale: bool
+    rectify: tuple[str | None, str | None, str | None]
+    noise_convention: str
     transfer_function: str
     dt: float
     tau: float
@@ -78,6 +83,8 @@ class Structure:
             architecture=spec.architecture,
             n_rec=int(spec.N_rec),
             dale=dale_on(structure),
+            rectify=tuple(rectifiers(structure)[k] for k in ("W_in", "W_rec", "W_out")),
+            noise_convention=getattr(spec, "noise_convention", "psychrnn"),
             transfer_function=spec.transfer_function,
             dt=float(spec.dt),
             tau=float(spec.tau),
@@ -111,8 +118,10 @@ def effective(params: dict[str, Array], s: Structure,
               consts: dict[str, Any]) -> dict[str, Array]:
     """The effective ``W_in``, ``W_rec``, ``W_out``: ``g(W) * M``."""
     out = {}
-    for key in ("W_in", "W_rec", "W_out"):
-        W = jnp.abs(params[key]) if s.dale else params[key]
+    for key, g in zip(("W_in", "W_rec", "W_out"), s.rectify, strict=True):
+        W = params[key]
+        if g is not None:
+            W = jnp.abs(W) if g == "abs" else jnp.maximum(W, 0.0)
         m = consts["multipliers"][key]
         out[key] = W if m is None else W * m
     return out
@@ -173,8 +182,8 @@ def run(params: dict[str, Array], s: Structure, consts: dict[str, Any], u: Array
         # (measured: 25-31 ms against 30-36 ms a step), and unrolling it (unroll=2: no gain,
         # unroll=5: 35 ms).
         noisy = xi is not None and s.rec_noise > 0
-        scale = jnp.asarray((jnp.sqrt(2.0 * a) if per_unit else math.sqrt(2.0 * a))
-                            * s.rec_noise, dtype=dtype)
+        scale = jnp.asarray(noise_scale(s, a, jnp.sqrt if per_unit else math.sqrt),
+                            dtype=dtype)
         w_in_t = w_in.T
 
         def step(x: Array, inp: tuple[Array, Array | None]) -> tuple[Array, Array]:

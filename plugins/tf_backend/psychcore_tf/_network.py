@@ -31,6 +31,8 @@ from psychcore.backend import (
     fixed_entries,
     implementation,
     multipliers,
+    noise_scale,
+    rectifiers,
     structure_of,
 )
 from psychcore.backend import trains as _trains
@@ -81,6 +83,7 @@ class Network:
         tf = self.tf
         self.structure = structure_of(weights)
         self.dale = dale_on(self.structure)
+        self.rectifiers = rectifiers(self.structure)
         self.multipliers = {k: None if m is None else tf.constant(m)
                             for k, m in multipliers(self.spec, self.structure).items()}
         fixed = fixed_entries(self.spec, self.structure)
@@ -107,7 +110,9 @@ class Network:
         """Effective ``W_in``, ``W_rec``, ``W_out`` (docs/equations.md), as tensors."""
         out = {}
         for key, m in self.multipliers.items():
-            W = self.tf.abs(self.params[key]) if self.dale else self.params[key]
+            W, g = self.params[key], self.rectifiers[key]
+            if g is not None:
+                W = self.tf.abs(W) if g == "abs" else self.tf.nn.relu(W)
             out[key] = W if m is None else W * m
         return out
 
@@ -152,8 +157,8 @@ class Network:
             alpha = self.alpha()
             inputs = alpha * drive
             if xi is not None:
-                root = math.sqrt(2.0 * alpha) if isinstance(alpha, float) else tf.sqrt(2.0 * alpha)
-                inputs = inputs + (root * self.spec.rec_noise) * xi
+                sqrt = math.sqrt if isinstance(alpha, float) else tf.sqrt
+                inputs = inputs + noise_scale(self.spec, alpha, sqrt) * xi
             step = _rnn_step(transfer(tf, self.spec.transfer_function), 1.0 - alpha,
                              W_rec_T * alpha)
             carry: tuple = (init,)

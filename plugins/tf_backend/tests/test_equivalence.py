@@ -11,6 +11,7 @@ from tf_helpers import bound, data, lively_weights  # noqa: E402
 
 from psychcore import (  # noqa: E402
     CellTypeRule,
+    Dale,
     FixedWeights,
     InhibitorySubtype,
     Simulator,
@@ -41,11 +42,14 @@ def _constraints(name: str) -> dict:
             CellTypeRule("E", "som"))}
     if name == "trainable_tau":
         return {"train_tau": True, "tau_range": (15.0, 300.0)}
+    if name == "dale_options":  # spikeRNN's conventions (the noise one is added for "rnn")
+        return {"W_in_train": False, "constraints": (
+            Dale(0.5, inputs="signed", readout="all", rectify="relu", placement="random"),)}
     raise AssertionError(name)
 
 
 COMBOS = ("plain", "dale_masks_no_autapses", "sparse", "fixed", "cell_type_rule",
-          "trainable_tau")
+          "trainable_tau", "dale_options")
 CASES = [(arch, combo) for arch in ("rnn", "lstm", "gru") for combo in COMBOS
          if combo != "trainable_tau" or arch == "rnn"]
 
@@ -60,8 +64,12 @@ def test_forward_matches_simulator(backend_cls, arch, combo, dtype):
     kw = _constraints(combo)
     if arch == "rnn":
         kw["rec_noise"] = 0.1
+        if combo == "dale_options":
+            kw["noise_convention"] = "fixed"
     spec = bound(N_REC, N_IN, N_OUT, architecture=arch, dtype=dtype, **kw)
     w = lively_weights(spec)
+    if combo == "dale_options":  # negative raw entries, where relu and abs differ
+        w = {**w, **{k: w[k] - 0.5 * np.mean(np.abs(w[k])) for k in ("W_in", "W_rec", "W_out")}}
     x, _, _, noise = data(spec, n=5, steps=STEPS)
     noise = noise if arch == "rnn" else None
     backend = backend_cls(spec, w, seed=0)

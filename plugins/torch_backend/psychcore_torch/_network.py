@@ -4,7 +4,8 @@ Raw parameters (``W_in``, ``W_rec``, ``W_out``, ``b_rec``, ``b_out``, ``init_sta
 ``init_cell``, ``tau_raw``) are leaf tensors whose ``requires_grad`` follows the spec's
 trainable flags (``psychcore.backend.PARAMETERS``). The structure comes from the backend kit
 as constant tensors: one multiplier per matrix (``psychcore.backend.multipliers``: masks times
-Dale signs), so an effective weight is ``W * M`` or ``|W| * M``, and the fixed entries
+Dale signs), so an effective weight is ``g(W) * M`` with ``g`` the identity, ``abs`` or ``relu``
+(``psychcore.backend.rectifiers``), and the fixed entries
 (``psychcore.backend.fixed_entries``).
 """
 
@@ -20,6 +21,8 @@ from psychcore.backend import (
     dale_on,
     fixed_entries,
     multipliers,
+    noise_scale,
+    rectifiers,
     structure_of,
     trains,
 )
@@ -76,6 +79,7 @@ class Network:
                     trains(self.spec, key))
         self.structure = structure_of(weights)
         self.dale = dale_on(self.structure)
+        self.rectifiers = rectifiers(self.structure)
         self.multipliers = {k: None if m is None else self._tensor(m)  # None: all ones
                             for k, m in multipliers(self.spec, self.structure).items()}
         # fixed entries: a 0/1 gradient multiplier, the boolean mask and the values to keep
@@ -111,8 +115,9 @@ class Network:
         out = {}
         for key in ("W_in", "W_rec", "W_out"):
             W = self.params[key]
-            if self.dale:
-                W = W.abs()
+            g = self.rectifiers[key]
+            if g is not None:
+                W = W.abs() if g == "abs" else W.clamp(min=0)
             m = self.multipliers[key]
             out[key] = W if m is None else W * m
         return out
@@ -158,12 +163,12 @@ class Network:
                 drive = functional.linear(u, alpha[:, None] * eff["W_in"], alpha * p["b_rec"])
                 w_rec_t = (alpha[:, None] * eff["W_rec"]).t()
                 decay: float | Tensor = 1.0 - alpha
-                scale = torch.sqrt(2.0 * alpha) * rec_noise
+                scale = noise_scale(self.spec, alpha, torch.sqrt, rec_noise)
             else:
                 drive = functional.linear(u, alpha * eff["W_in"], alpha * p["b_rec"])
                 w_rec_t = (alpha * eff["W_rec"]).t()
                 decay = 1.0 - alpha
-                scale = math.sqrt(2.0 * alpha) * rec_noise
+                scale = noise_scale(self.spec, alpha, math.sqrt, rec_noise)
             if xi is not None and rec_noise > 0:
                 drive = drive + scale * xi
             steps = _cells.rate_rnn(drive.unbind(0), h0, w_rec_t, decay, self.f)
