@@ -14,6 +14,8 @@ import importlib.metadata
 import inspect
 import io
 import re
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -24,6 +26,9 @@ import mkdocs_gen_files  # noqa: E402
 from psychcore import Task, get_task  # noqa: E402
 from psychcore.plugins import TASK_DEFAULTS, build_task, plugin_infos, provided  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from griffe_roles import plain_roles  # noqa: E402
+
 #: Task plugin distributions of the project: documented when installed, listed when not.
 KNOWN_TASK_PLUGINS = {
     "psychcore-tasks-classic": "plugins/tasks_classic: the PsychRNN and spikeRNN tasks",
@@ -31,14 +36,13 @@ KNOWN_TASK_PLUGINS = {
                                 "(its own environment; see its README)",
 }
 SEED = 0
-_ROLE = re.compile(r":(?:class|meth|func|data|attr|mod|obj):`~?([^`]+)`")
 _SECTION = re.compile(r"^(Args|Arguments|Attributes|Returns|Raises|Note|Notes|Example|Examples):$")
 _ENTRY = re.compile(r"^    (\S[^:]*?):\s*(.*)$")
 
 
 def markdown(doc: str) -> str:
     """A Google-style docstring as Markdown: roles as code, sections as headed lists."""
-    doc = _ROLE.sub(r"`\1`", doc)
+    doc = plain_roles(doc)
     out: list[str] = []
     in_section = False
     for line in doc.splitlines():
