@@ -291,9 +291,11 @@ class FixedWeights(Constraint):
     """Mark entries of ``W_in``, ``W_rec``, ``W_out`` that never train.
 
     Args:
-        W_in, W_rec, W_out: Boolean (or 0/1) masks shaped like one gate block of the matrix
-            (``True`` = fixed), a scalar bool for the whole matrix, or ``None``. Several
-            ``FixedWeights`` combine with a logical or.
+        W_in: Boolean (or 0/1) mask shaped like one gate block of the matrix (``True`` =
+            fixed), a scalar bool for the whole matrix, or ``None``. Several ``FixedWeights``
+            combine with a logical or.
+        W_rec: As ``W_in``, for ``W_rec``.
+        W_out: As ``W_in``, for ``W_out``.
     """
 
     type_name = "fixed_weights"

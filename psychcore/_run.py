@@ -506,7 +506,11 @@ def train_run(
             learning rate, loss_epoch, validation_trials); only ``training_iters`` (the new
             total), ``performance_cutoff``, ``checkpoint_epoch``, ``device`` and ``progress``
             may change.
-        training_iters, learning_rate, loss_epoch, checkpoint_epoch, performance_cutoff,
+        training_iters: As :meth:`Model.train`.
+        learning_rate: As :meth:`Model.train`.
+        loss_epoch: As :meth:`Model.train`.
+        checkpoint_epoch: As :meth:`Model.train`.
+        performance_cutoff: As :meth:`Model.train`.
         curriculum: As :meth:`Model.train`.
         device: Backend device.
         progress: Show a progress bar (default: when stderr is a terminal).

@@ -87,15 +87,27 @@ class ModelSpec:
         initializer_params: Parameters of a named initialiser.
         loss: ``"mean_squared_error"``, ``"binary_cross_entropy"``, ``"cross_entropy"`` or
             a module-level callable.
-        L1_in, L1_rec, L1_out, L2_in, L2_rec, L2_out, L2_firing_rate: Regularisation
-            weights, ``>= 0``.
+        L1_in: Regularisation weight, ``>= 0``.
+        L1_rec: Regularisation weight, ``>= 0``.
+        L1_out: Regularisation weight, ``>= 0``.
+        L2_in: Regularisation weight, ``>= 0``.
+        L2_rec: Regularisation weight, ``>= 0``.
+        L2_out: Regularisation weight, ``>= 0``.
+        L2_firing_rate: Regularisation weight, ``>= 0``.
         custom_regularization: ``None`` or a module-level callable.
-        W_in_train, W_rec_train, W_out_train, b_rec_train, b_out_train, init_state_train:
-            Whether each array trains.
+        W_in_train: Whether ``W_in`` trains.
+        W_rec_train: Whether ``W_rec`` trains.
+        W_out_train: Whether ``W_out`` trains.
+        b_rec_train: Whether ``b_rec`` trains.
+        b_out_train: Whether ``b_out`` trains.
+        init_state_train: Whether ``init_state`` trains.
         train_tau: Per-unit trainable time constants.
         tau_range: ``(tau_min, tau_max)``, ``0 < tau_min < tau_max`` (see module docstring).
         dtype: ``"float32"`` or ``"float64"``.
-        N_in, N_out, dt, tau: Filled by :meth:`bind`; ``None`` until then.
+        N_in: Filled by :meth:`bind`; ``None`` until then.
+        N_out: Filled by :meth:`bind`; ``None`` until then.
+        dt: Filled by :meth:`bind`; ``None`` until then.
+        tau: Filled by :meth:`bind`; ``None`` until then.
     """
 
     N_rec: int = 50

@@ -73,7 +73,9 @@ def step_products(architecture: str, N_rec: int, N_in: int, N_out: int, N_batch:
 
     Args:
         architecture: ``"rnn"``, ``"lstm"`` or ``"gru"``.
-        N_rec, N_in, N_out: The network's sizes.
+        N_rec: Recurrent units of the network.
+        N_in: Inputs of the network.
+        N_out: Outputs of the network.
         N_batch: Trials in the batch.
         N_steps: Time steps of a trial.
 
