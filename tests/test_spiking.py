@@ -239,3 +239,43 @@ def test_bad_inputs_name_the_argument(nosom, tmp_path):
         RateNetwork.from_spikernn(tmp_path / "other.mat")
     with pytest.raises(ValueError, match="w_in"):
         dataclasses.replace(net, w_in=np.zeros((3, 2)))
+
+
+def test_stacked_lambdas_equal_separate_simulations():
+    """The lambda search's stacked simulation: each lambda's rows are what simulate_lif gives
+    for that lambda alone with the same initial voltages and noise (float64: exactly the same
+    rasters; the readout through BLAS within rounding)."""
+    from psychcore.spiking._lif import stacked
+
+    net = small_network()
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 5, 2))
+    v0 = -65 + rng.random((3, net.N)) * 95
+    noise = rng.standard_normal((3, 500, net.N))
+    lams = np.array([1.0, 2.5, 7.0])
+    run = stacked(net, x, LIFParams(lam=1.0), lams, v0=v0, noise=noise, dtype="float64")
+    assert run.outputs_rate.shape == (9, 5, 1) and run.counts.shape == (9, net.N)
+    for g, lam in enumerate(lams):
+        one = simulate_lif(net, x, LIFParams(lam=float(lam)), v0=v0, noise=noise,
+                           dtype="float64")
+        np.testing.assert_allclose(run.outputs_rate[3 * g: 3 * g + 3], one.outputs_rate,
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(run.counts[3 * g: 3 * g + 3],
+                                      one.firing_rates() * one.n_steps * one.dt)
+    assert len(np.unique(run.counts.sum(axis=1))) > 1  # lambda changes the spiking
+
+
+def test_lambda_search_reports_firing_rates_and_refuses_compat():
+    net = small_network()
+    res = lambda_search(net, Pulse(), [1.0, 5.0], 4, rng=7, progress=False)
+    assert res.firing_rate.shape == (2,) and np.all(res.firing_rate > 0)
+    exc = net.excitatory
+    np.testing.assert_allclose(res.firing_rate,
+                               (res.firing_rate_exc * exc.sum() + res.firing_rate_inh
+                                * (~exc).sum()) / net.N)
+    with pytest.raises(ValueError, match="spikernn_compat"):
+        lambda_search(net, Pulse(), [1.0], 2, params=LIFParams(lam=1.0, spikernn_compat=True),
+                      progress=False)
+    with pytest.raises(ValueError, match="dtype"):
+        simulate_lif(net, np.zeros((5, 2)), LIFParams(lam=1.0, spikernn_compat=True),
+                     dtype="float32")
