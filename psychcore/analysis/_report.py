@@ -55,6 +55,8 @@ from .._rng import as_generator
 from .._spec_io import read_json_file
 from . import _validate as v
 
+#: Directory of ``psychcore spiking``'s results in a run (``psychcore.analysis._spiking``).
+SPIKING_DIR = "spiking"
 #: Unsigned coherences of the psychometric batch (each with both directions).
 PSYCHOMETRIC_COHERENCES = (0.0, 0.025, 0.05, 0.1, 0.2, 0.4)
 
@@ -608,14 +610,13 @@ def _spiking_section(run: Path, tmp: Path, final: Path, result: ReportResult) ->
     """The figures and numbers of ``psychcore spiking`` (``RUN_DIR/spiking/``), when there:
     its PNGs copied as ``spiking_NAME.png``, its captions, and the chosen lambda and the
     accuracies in the table."""
-    from ._spiking import SPIKING_DIR, read_spiking
-
+    path = run / SPIKING_DIR / "spiking.json"
+    if not path.is_file():
+        return
     try:
-        record = read_spiking(run)
+        record = read_json_file(path, "the spiking.json of psychcore spiking")
     except Exception as exc:  # an unreadable spiking.json: say so, keep the report
         result.failed["spiking"] = f"{type(exc).__name__}: {exc}"
-        return
-    if record is None:
         return
     result.notes["spiking"] = {k: record.get(k) for k in (
         "best_lambda", "rate_accuracy", "spiking_accuracy", "eval_trials", "lambdas",

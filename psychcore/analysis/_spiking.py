@@ -38,10 +38,10 @@ from .._progress import show_progress
 from .._rng import as_generator
 from .._task import defines_accuracy
 from . import _validate as v
+from ._report import SPIKING_DIR, load_run, rebuild_task
 
 #: spikeRNN's grid of scaling factors (``lambda_grid_search.py``).
 DEFAULT_LAMBDAS = tuple(float(x) for x in range(20, 76, 5))
-SPIKING_DIR = "spiking"
 FIGURES = ("accuracy", "raster", "outputs", "firing_rates")
 
 
@@ -255,7 +255,6 @@ def write_spiking(
             rebuilt or has no ``accuracy_function``, or an argument is out of range.
     """
     from ..spiking import LIFParams, RateNetwork, lambda_search, simulate_lif
-    from ._report import load_run, rebuild_task
 
     owner = "write_spiking"
     if not isinstance(run_dir, str | os.PathLike):
@@ -385,13 +384,3 @@ def _listed(a: np.ndarray) -> list[float | None]:
 
 def _mean_or_none(a: np.ndarray) -> float | None:
     return float(a.mean()) if a.size else None
-
-
-def read_spiking(run_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """``RUN_DIR/spiking/spiking.json`` as a dict, or None when there is none."""
-    path = Path(run_dir) / SPIKING_DIR / "spiking.json"
-    if not path.is_file():
-        return None
-    from .._spec_io import read_json_file
-
-    return read_json_file(path, "the spiking.json of psychcore spiking")
