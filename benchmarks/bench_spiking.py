@@ -7,8 +7,12 @@ constants in 4-20 steps of 5 ms) on 1 s Go/NoGo trials (201 input columns, 20,00
 0.05 ms): psychcore simulates ``--trials`` trials in one batch; with ``--spikernn`` (a source
 checkout of spikeRNN, which needs torch and scipy) spikeRNN's ``LIF_network_fnc`` runs
 ``--spikernn-trials`` trials one by one on the same network, saved as the .mat file its
-training script writes. Then the 12-lambda (20, 25, ..., 75) x ``--trials`` search, with 1 and
-2 worker processes. The load average is printed beside every timing: the machine is shared.
+training script writes; without it, the speed-up is against ``--spikernn-seconds`` per trial
+(default 12.1 s, issue 15's measurement of spikeRNN on this machine). Then the 12-lambda (20,
+25, ..., 75) x ``--trials`` search (all lambdas stacked in one simulation, sharing the noise),
+with 1 and 2 worker processes. Wall time, CPU time of this process (``process_time``: what the
+work costs, less sensitive to other jobs on a shared machine) and the load average are printed
+beside every timing.
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spikernn", help="spikeRNN source checkout (optional)")
     parser.add_argument("--spikernn-trials", type=int, default=2)
+    parser.add_argument("--spikernn-seconds", type=float, default=12.1,
+                        help="spikeRNN's time per trial without --spikernn (default 12.1 s)")
+    parser.add_argument("--float64", action="store_true", help="also time dtype float64")
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args(argv)
@@ -87,16 +94,25 @@ def main(argv: list[str] | None = None) -> None:
         u = np.zeros((args.trials, 201, 1))
         u[::2, 50:75] = 1.0
         per_trial = {}
-        for compat in (False, True):
+        runs = [("float32", False), ("float64", True)]
+        if args.float64:
+            runs.insert(1, ("float64", False))
+        for dtype, compat in runs:
             params = LIFParams(lam=50.0, spikernn_compat=compat)
-            t0 = time.perf_counter()
-            res = simulate_lif(net, u if compat else u[:, :200], params, rng=1)
-            el = time.perf_counter() - t0
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = simulate_lif(net, u if compat else u[:, :200], params, rng=1, dtype=dtype)
+            el, cpu = time.perf_counter() - t0, time.process_time() - c0
             rate = res.spike_step.size / (args.trials * 200 * res.n_steps * params.dt)
-            print(f"psychcore simulate_lif compat={compat}: {args.trials} trials x "
-                  f"{res.n_steps} steps, N=200: {el:.2f} s, {el / args.trials * 1000:.1f} ms "
-                  f"per trial, mean rate {rate:.1f} Hz  [{load()}]", flush=True)
-            per_trial[compat] = el / args.trials
+            print(f"psychcore simulate_lif {dtype} compat={compat}: {args.trials} trials x "
+                  f"{res.n_steps} steps, N=200: {el:.2f} s wall, {cpu:.2f} s CPU = "
+                  f"{el / args.trials * 1000:.1f} ms wall, {cpu / args.trials * 1000:.1f} ms "
+                  f"CPU per trial, mean rate {rate:.1f} Hz  [{load()}]", flush=True)
+            per_trial.setdefault((dtype, compat), (el / args.trials, cpu / args.trials))
+        if not args.spikernn:
+            ref = args.spikernn_seconds
+            for (dtype, compat), (el, cpu) in per_trial.items():
+                print(f"against spikeRNN's {ref:g} s per trial: {dtype} compat={compat} "
+                      f"{ref / el:.0f}x (wall), {ref / cpu:.0f}x (CPU)")
         if args.spikernn:
             spec = importlib.util.spec_from_file_location(
                 "spikernn_lif", os.path.join(args.spikernn, "spiking", "LIF_network_fnc.py"))
@@ -108,22 +124,23 @@ def main(argv: list[str] | None = None) -> None:
             for k in range(args.spikernn_trials):
                 lif.LIF_network_fnc(path, 50.0, u[k].T, {"mode": "none"}, 1, False)
             el = (time.perf_counter() - t0) / args.spikernn_trials
+            fast, compat = per_trial[("float32", False)][0], per_trial[("float64", True)][0]
             print(f"spikeRNN LIF_network_fnc: {el:.2f} s per trial (mean of "
-                  f"{args.spikernn_trials}); psychcore is {el / per_trial[False]:.0f}x faster "
-                  f"per trial ({el / per_trial[True]:.0f}x with spikernn_compat)  [{load()}]",
-                  flush=True)
+                  f"{args.spikernn_trials}); psychcore is {el / fast:.0f}x faster per trial "
+                  f"({el / compat:.0f}x with spikernn_compat)  [{load()}]", flush=True)
     if args.skip_search:
         return
     task = GoNoGo()
     lambdas = list(range(20, 76, 5))
     for workers in (1, 2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = lambda_search(net, task, lambdas, args.trials, workers=workers, rng=2,
                             progress=sys.stderr.isatty())
-        el = time.perf_counter() - t0
+        el, cpu = time.perf_counter() - t0, time.process_time() - c0
+        cpu_text = f", {cpu:.1f} s CPU" if workers == 1 else ""
         print(f"lambda_search {len(lambdas)} lambdas x {args.trials} trials, workers={workers}:"
-              f" {el:.1f} s  [{load()}]  accuracy {np.round(out.accuracy, 2).tolist()}",
-              flush=True)
+              f" {el:.1f} s wall{cpu_text}  [{load()}]  accuracy "
+              f"{np.round(out.accuracy, 2).tolist()}", flush=True)
 
 
 if __name__ == "__main__":

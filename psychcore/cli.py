@@ -16,6 +16,11 @@
 - ``psychcore report RUN_DIR``: the analysis figures of a run as PNG with an ``index.html``
   (see ``psychcore.analysis``); exit 0 when every applicable figure was written, 1 when one
   failed, 2 on bad input (no run, an existing report without ``--overwrite``).
+- ``psychcore spiking RUN_DIR``: convert a run's sigmoid rate network to LIF spiking neurons,
+  choose the scaling factor lambda by task accuracy and write ``RUN_DIR/spiking/`` (network,
+  numbers, figures; see ``psychcore.analysis._spiking``); exit 0, 2 on bad input (no run, a
+  network that is not a sigmoid ``rnn``, a task without an accuracy function, an existing
+  ``spiking/`` without ``--overwrite``).
 - ``psychcore sweep FILE --out DIR``: every combination of a sweep description as its own run
   directory, locally or on Ray, resumable (see ``psychcore.sweep``); exit 0 when every run
   finished, 1 when one failed, 2 on bad input (every problem of the file listed), 130 when
@@ -431,6 +436,42 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _positive_float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, e.g. 20,30,40; received {text!r}") from None
+    if not values or not all(0 < v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"must be positive numbers; received {text!r}")
+    return values
+
+
+def _cmd_spiking(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("psychcore spiking draws its figures with matplotlib: "
+                          'pip install "psychcore[analysis]"')
+    if "matplotlib.pyplot" not in sys.modules:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    from .analysis import write_spiking
+
+    result = write_spiking(
+        args.run_dir, lambdas=args.lambdas, n_trials=args.trials,
+        eval_trials=args.eval_trials, workers=args.workers, seed=args.seed,
+        overwrite=args.overwrite, progress=None if args.progress else False)
+    s = result.search
+    print("lambda   " + " ".join(f"{lam:6g}" for lam in s.lambdas))
+    print("accuracy " + " ".join(f"{a:6.3f}" for a in s.accuracy))
+    print(f"chosen lambda {result.best_lambda:g} ({s.n_trials} trials per lambda); on "
+          f"{result.eval_trials} fresh trials: rate network {result.rate_accuracy:.3f}, "
+          f"spiking network {result.spiking_accuracy:.3f}; written to {result.path}")
+    return 0
+
+
 def _cmd_new_task_plugin(args: argparse.Namespace) -> int:
     from .scaffold import task_plugin_names, write_task_plugin
 
@@ -605,6 +646,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bar")
     p.set_defaults(func=_cmd_report)
+    p = sub.add_parser(
+        "spiking", help="convert a run's sigmoid rate network to LIF spiking neurons, choose "
+                        "lambda by task accuracy, write RUN_DIR/spiking/",
+        description="Convert the sigmoid rate network of a run to leaky integrate-and-fire "
+                    "neurons (Kim, Li & Sejnowski 2019; docs/spiking.md), score every scaling "
+                    "factor lambda on the run's task (all on the same trials), and write "
+                    "RUN_DIR/spiking/: network.npz, spiking.json, and the figures "
+                    "accuracy.png, raster.png, outputs.png, firing_rates.png. `psychcore "
+                    "report RUN_DIR` then includes them.")
+    p.add_argument("run_dir", type=Path, help="run directory written by `psychcore train`")
+    p.add_argument("--lambdas", type=_positive_float_list, metavar="L1,L2,...",
+                   help="scaling factors to try (default spikeRNN's 20,25,...,75)")
+    p.add_argument("--trials", type=_positive_int, default=100,
+                   help="trials per lambda in the search (default 100)")
+    p.add_argument("--eval-trials", type=_positive_int, default=200,
+                   help="fresh trials scoring the rate and the spiking network at the chosen "
+                        "lambda (default 200)")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="processes sharing the lambdas (default 1: one stacked simulation)")
+    p.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed of the trials and every draw (default 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR/spiking")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar")
+    p.set_defaults(func=_cmd_spiking)
     p = sub.add_parser("new", help="write a starting point: `psychcore new task-plugin NAME`")
     new = p.add_subparsers(dest="what", metavar="WHAT")
     new.required = True

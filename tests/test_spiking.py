@@ -86,26 +86,30 @@ def test_lif_compat_reproduces_spikernn_exactly(nosom, ref, trial):
                                rtol=0, atol=1e-9)
 
 
-def test_compat_off_fixes_weights_and_bias(nosom, ref):
+@pytest.mark.parametrize(("dtype", "atol"), [("float64", 1e-12), ("float32", 2e-6)])
+def test_compat_off_fixes_weights_and_bias(nosom, ref, dtype, atol):
     """On the NoGo trial (input 0, so the time grids agree) with spikeRNN's draws: compat off
-    equals compat on plus the output bias once the raw weights are already rectified, and the
-    rectification is what changes the raster of the trained network."""
+    (the fast loop, in float64 and float32) equals compat on (the reference loop) plus the
+    output bias once the raw weights are already rectified, and the rectification is what
+    changes the raster of the trained network."""
     v0, noise = spikernn_draws(ref, "nogo", nosom.N)
     lam = float(ref["lif_lambda"])
     noise = noise[:5000]
     u_on, u_off = np.zeros((51, 1)), np.zeros((50, 1))  # 5,000 steps either way
     on = simulate_lif(nosom, u_on, LIFParams(lam=lam, spikernn_compat=True), v0=v0,
                       noise=noise)
-    off = simulate_lif(nosom, u_off, LIFParams(lam=lam), v0=v0, noise=noise)
+    off = simulate_lif(nosom, u_off, LIFParams(lam=lam), v0=v0, noise=noise, dtype=dtype)
     assert off.n_steps == on.n_steps
     assert not np.array_equal(off.raster(), on.raster())  # relu(w) instead of raw w
 
     rectified = dataclasses.replace(nosom, w_rec=np.maximum(nosom.w_rec, 0.0))
     on_r = simulate_lif(rectified, u_on, LIFParams(lam=lam, spikernn_compat=True), v0=v0,
                         noise=noise)
-    off_r = simulate_lif(rectified, u_off, LIFParams(lam=lam), v0=v0, noise=noise)
+    off_r = simulate_lif(rectified, u_off, LIFParams(lam=lam), v0=v0, noise=noise,
+                         dtype=dtype)
+    assert off_r.outputs.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(off_r.raster(), on_r.raster())
-    np.testing.assert_allclose(off_r.outputs, on_r.outputs + nosom.b_out, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(off_r.outputs, on_r.outputs + nosom.b_out, rtol=0, atol=atol)
 
 
 def small_network(seed: int = 0, N: int = 12) -> RateNetwork:
@@ -117,8 +121,9 @@ def small_network(seed: int = 0, N: int = 12) -> RateNetwork:
                        tau=rng.uniform(0.02, 0.1, N), dt=0.005)
 
 
-@pytest.mark.parametrize("compat", [False, True])
-def test_batch_equals_trial_by_trial(compat):
+@pytest.mark.parametrize(("compat", "dtype"), [(False, "float64"), (False, "float32"),
+                                             (True, "float64")])
+def test_batch_equals_trial_by_trial(compat, dtype):
     net = small_network()
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 6, 2))
@@ -126,28 +131,34 @@ def test_batch_equals_trial_by_trial(compat):
     n_steps = (6 - compat) * 100
     v0 = -65 + rng.random((3, net.N)) * 95
     noise = rng.standard_normal((3, n_steps, net.N))
-    batch = simulate_lif(net, x, params, v0=v0, noise=noise, record_voltages=True)
+    batch = simulate_lif(net, x, params, v0=v0, noise=noise, record_voltages=True, dtype=dtype)
     assert batch.spike_step.size > 0
+    tol = 1e-12 if dtype == "float64" else 1e-5
     for b in range(3):
-        one = simulate_lif(net, x[b], params, v0=v0[b], noise=noise[b], record_voltages=True)
+        one = simulate_lif(net, x[b], params, v0=v0[b], noise=noise[b], record_voltages=True,
+                           dtype=dtype)
         np.testing.assert_array_equal(batch.raster(b), one.raster(0))
-        # the readout is a matrix product over the batch: BLAS may round differently
-        np.testing.assert_allclose(batch.outputs[b], one.outputs[0], rtol=1e-12, atol=1e-12)
-        np.testing.assert_array_equal(batch.voltages[b], one.voltages[0])
+        # the readout (and the recurrent input of the first step, where most neurons spike)
+        # is a matrix product over the batch: BLAS may round differently
+        np.testing.assert_allclose(batch.outputs[b], one.outputs[0], rtol=tol, atol=tol)
+        np.testing.assert_allclose(batch.voltages[b], one.voltages[0], rtol=0, atol=tol)
 
 
 def test_rng_draws_equal_the_given_arrays_and_outputs_map_to_rate_steps():
     net = small_network()
     x = np.random.default_rng(2).standard_normal((2, 4, 2))
-    a = simulate_lif(net, x, LIFParams(lam=1.0), rng=5)
-    gen = np.random.default_rng(5)
-    v0 = -65 + gen.random((2, net.N)) * 95
-    noise = gen.standard_normal((a.n_steps, 2, net.N)).transpose(1, 0, 2)
-    b = simulate_lif(net, x, LIFParams(lam=1.0), v0=v0, noise=noise)
-    np.testing.assert_array_equal(a.outputs, b.outputs)
+    for dtype in ("float64", "float32"):
+        a = simulate_lif(net, x, LIFParams(lam=1.0), rng=5, dtype=dtype)
+        gen = np.random.default_rng(5)
+        v0 = -65 + gen.random((2, net.N)) * 95
+        noise = gen.standard_normal((a.n_steps, 2, net.N), dtype=dtype).transpose(1, 0, 2)
+        b = simulate_lif(net, x, LIFParams(lam=1.0), v0=v0, noise=noise, dtype=dtype)
+        np.testing.assert_array_equal(a.outputs, b.outputs)
+        np.testing.assert_array_equal(a.raster(1), b.raster(1))
     assert a.outputs_rate.shape == (2, 4, 1) and a.steps_per_rate_step == 100
-    np.testing.assert_allclose(a.outputs_rate, a.outputs.reshape(2, 4, 100, 1).mean(axis=2))
-    last = simulate_lif(net, x, LIFParams(lam=1.0), rng=5, resample="last")
+    np.testing.assert_allclose(a.outputs_rate, a.outputs.reshape(2, 4, 100, 1).mean(axis=2),
+                               rtol=1e-6)
+    last = simulate_lif(net, x, LIFParams(lam=1.0), rng=5, resample="last", dtype="float32")
     np.testing.assert_array_equal(last.outputs_rate, a.outputs[:, 99::100])
     assert a.firing_rates().shape == (2, net.N)
 
@@ -228,3 +239,43 @@ def test_bad_inputs_name_the_argument(nosom, tmp_path):
         RateNetwork.from_spikernn(tmp_path / "other.mat")
     with pytest.raises(ValueError, match="w_in"):
         dataclasses.replace(net, w_in=np.zeros((3, 2)))
+
+
+def test_stacked_lambdas_equal_separate_simulations():
+    """The lambda search's stacked simulation: each lambda's rows are what simulate_lif gives
+    for that lambda alone with the same initial voltages and noise (float64: exactly the same
+    rasters; the readout through BLAS within rounding)."""
+    from psychcore.spiking._lif import stacked
+
+    net = small_network()
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 5, 2))
+    v0 = -65 + rng.random((3, net.N)) * 95
+    noise = rng.standard_normal((3, 500, net.N))
+    lams = np.array([1.0, 2.5, 7.0])
+    run = stacked(net, x, LIFParams(lam=1.0), lams, v0=v0, noise=noise, dtype="float64")
+    assert run.outputs_rate.shape == (9, 5, 1) and run.counts.shape == (9, net.N)
+    for g, lam in enumerate(lams):
+        one = simulate_lif(net, x, LIFParams(lam=float(lam)), v0=v0, noise=noise,
+                           dtype="float64")
+        np.testing.assert_allclose(run.outputs_rate[3 * g: 3 * g + 3], one.outputs_rate,
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(run.counts[3 * g: 3 * g + 3],
+                                      one.firing_rates() * one.n_steps * one.dt)
+    assert len(np.unique(run.counts.sum(axis=1))) > 1  # lambda changes the spiking
+
+
+def test_lambda_search_reports_firing_rates_and_refuses_compat():
+    net = small_network()
+    res = lambda_search(net, Pulse(), [1.0, 5.0], 4, rng=7, progress=False)
+    assert res.firing_rate.shape == (2,) and np.all(res.firing_rate > 0)
+    exc = net.excitatory
+    np.testing.assert_allclose(res.firing_rate,
+                               (res.firing_rate_exc * exc.sum() + res.firing_rate_inh
+                                * (~exc).sum()) / net.N)
+    with pytest.raises(ValueError, match="spikernn_compat"):
+        lambda_search(net, Pulse(), [1.0], 2, params=LIFParams(lam=1.0, spikernn_compat=True),
+                      progress=False)
+    with pytest.raises(ValueError, match="dtype"):
+        simulate_lif(net, np.zeros((5, 2)), LIFParams(lam=1.0, spikernn_compat=True),
+                     dtype="float32")

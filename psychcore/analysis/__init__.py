@@ -19,6 +19,8 @@ optimise or plot import scipy and matplotlib when called (``pip install
   :func:`windowed_connectivity`, :func:`silencing_connectivity`, :func:`silence_units`,
   :func:`stimulate_units`, :func:`run_perturbed`, :func:`accuracy_drop`.
 - Report: :func:`write_report` (``psychcore report RUN_DIR``).
+- Spiking: :func:`write_spiking` (``psychcore spiking RUN_DIR``: LIF conversion, lambda
+  search and figures), :func:`load_spiking_network`.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from ._psychometric import (
     signed_coherence,
 )
 from ._report import ReportResult, write_report
+from ._spiking import SpikingResult, load_spiking_network, write_spiking
 
 __all__ = [
     "PAIRINGS",
@@ -77,6 +80,7 @@ __all__ = [
     "Perturbation",
     "PsychometricFit",
     "ReportResult",
+    "SpikingResult",
     "accuracy_drop",
     "choice_probabilities",
     "choices",
@@ -90,6 +94,7 @@ __all__ = [
     "fit_psychometric",
     "lesion",
     "lesion_by_type",
+    "load_spiking_network",
     "pca",
     "plot_pca_trajectories",
     "plot_psychometric",
@@ -107,4 +112,5 @@ __all__ = [
     "unit_types",
     "windowed_connectivity",
     "write_report",
+    "write_spiking",
 ]

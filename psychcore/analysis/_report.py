@@ -21,7 +21,10 @@ Figures (PNG, in ``RUN_DIR/report/``), each written when it applies:
 - ``fixed_points.png``: fixed and slow points for zero input on the same PCs, and their
   Jacobian spectra (rate RNN);
 - ``lesions.png``: accuracy after random lesions of a growing fraction of recurrent
-  connections, and per E/I pairing with Dale's principle (tasks with an accuracy function).
+  connections, and per E/I pairing with Dale's principle (tasks with an accuracy function);
+- ``spiking_*.png``: when ``psychcore spiking RUN_DIR`` has written ``RUN_DIR/spiking/``, its
+  figures (lambda search, raster, rate vs spiking output, firing rates), and the chosen lambda
+  and the rate and spiking accuracies in the table.
 
 The report is written into a temporary directory and moved into place at the end, so an
 interrupted report leaves nothing half-written; an existing report is replaced only with
@@ -52,6 +55,8 @@ from .._rng import as_generator
 from .._spec_io import read_json_file
 from . import _validate as v
 
+#: Directory of ``psychcore spiking``'s results in a run (``psychcore.analysis._spiking``).
+SPIKING_DIR = "spiking"
 #: Unsigned coherences of the psychometric batch (each with both directions).
 PSYCHOMETRIC_COHERENCES = (0.0, 0.025, 0.05, 0.1, 0.2, 0.4)
 
@@ -439,6 +444,12 @@ def _html(run: Path, spec: Any, info: dict[str, Any], result: ReportResult) -> s
             ("transfer function", spec.transfer_function),
             ("dale_ratio", spec.dale_ratio), ("rec_noise", spec.rec_noise),
             ("dt / tau", f"{spec.dt} / {spec.tau}")]
+    spiking = result.notes.get("spiking")
+    if spiking:
+        rows += [("spiking: chosen lambda", spiking["best_lambda"]),
+                 ("spiking: accuracy rate / spiking",
+                  f"{spiking['rate_accuracy']:.3f} / {spiking['spiking_accuracy']:.3f} "
+                  f"({spiking['eval_trials']} fresh trials)")]
     table = "\n".join(
         f"<tr><th>{esc(str(k))}</th><td>{esc(f'{val:.4g}' if isinstance(val, float) else str(val))}"
         f"</td></tr>" for k, val in rows)
@@ -574,6 +585,7 @@ def write_report(
             bar.update()
         bar.set_postfix_str("done", refresh=False)
         bar.close()
+        _spiking_section(run, tmp, final, result)
         (tmp / "index.html").write_text(_html(run, spec, info, result), encoding="utf-8")
         (tmp / "report.json").write_text(json.dumps(
             {"figures": {k: p.name for k, p in result.figures.items()},
@@ -592,6 +604,33 @@ def write_report(
         if tmp.exists():
             shutil.rmtree(tmp)
     return result
+
+
+def _spiking_section(run: Path, tmp: Path, final: Path, result: ReportResult) -> None:
+    """The figures and numbers of ``psychcore spiking`` (``RUN_DIR/spiking/``), when there:
+    its PNGs copied as ``spiking_NAME.png``, its captions, and the chosen lambda and the
+    accuracies in the table."""
+    path = run / SPIKING_DIR / "spiking.json"
+    if not path.is_file():
+        return
+    try:
+        record = read_json_file(path, "the spiking.json of psychcore spiking")
+    except Exception as exc:  # an unreadable spiking.json: say so, keep the report
+        result.failed["spiking"] = f"{type(exc).__name__}: {exc}"
+        return
+    result.notes["spiking"] = {k: record.get(k) for k in (
+        "best_lambda", "rate_accuracy", "spiking_accuracy", "eval_trials", "lambdas",
+        "accuracy")}
+    for name, file in (record.get("figures") or {}).items():
+        src = run / SPIKING_DIR / str(file)
+        if not src.is_file():
+            result.failed[f"spiking_{name}"] = f"{src} is missing"
+            continue
+        shutil.copyfile(src, tmp / f"spiking_{name}.png")
+        result.figures[f"spiking_{name}"] = final / f"spiking_{name}.png"
+        result.captions[f"spiking_{name}"] = (
+            "Spiking network (psychcore spiking, " + SPIKING_DIR + "/): "
+            + str((record.get("captions") or {}).get(name, "")))
 
 
 _NOT_APPLICABLE = {

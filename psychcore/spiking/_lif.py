@@ -1,13 +1,16 @@
 """Leaky integrate-and-fire version of a rate network (Kim, Li & Sejnowski, PNAS 2019).
 
 Equations, defaults and their sources: docs/spiking.md. The simulation is vectorised over
-trials: every 0.05 ms step updates ``(N_batch, N)`` arrays in place and the recurrent input of
-the trials that spiked is one matrix product.
+trials: every 0.05 ms step updates ``(N_batch, N)`` arrays in place and the recurrent input is
+gathered from the weights of the neurons that spiked. Without ``spikernn_compat`` the loop is
+:func:`._engine.run_stacked` (float32 by default, and stacked over scaling factors for the
+lambda search); with it, the reference loop below, spikeRNN's operations in its order.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +18,7 @@ import numpy as np
 
 from .._checks import check_bool, check_choice, check_float
 from .._rng import SeedLike, as_generator
+from ._engine import StackedRun, run_stacked
 from ._network import RateNetwork, check_inputs
 
 OWNER = "LIFParams"
@@ -95,7 +99,8 @@ class LIFResult:
     Attributes:
         spike_trial, spike_step, spike_unit: One entry per spike (int32, sorted by trial,
             step, unit): the raster in sparse form (:meth:`raster` makes it dense).
-        outputs: ``(N_batch, n_steps, N_out)`` readout at every LIF step.
+        outputs: ``(N_batch, n_steps, N_out)`` readout at every LIF step (None with
+            ``keep_outputs=False``).
         outputs_rate: ``(N_batch, N_steps, N_out)`` readout mapped back to the rate network's
             steps (see ``resample`` of :func:`simulate_lif`), for ``task.accuracy_function``.
         voltages: ``(N_batch, n_steps, len(record_units))`` or ``None``; ``v_spike`` at a spike.
@@ -107,7 +112,7 @@ class LIFResult:
     spike_trial: np.ndarray
     spike_step: np.ndarray
     spike_unit: np.ndarray
-    outputs: np.ndarray
+    outputs: np.ndarray | None
     outputs_rate: np.ndarray
     voltages: np.ndarray | None
     v0: np.ndarray
@@ -119,7 +124,7 @@ class LIFResult:
     @property
     def N_batch(self) -> int:
         """Number of trials."""
-        return int(self.outputs.shape[0])
+        return int(self.outputs_rate.shape[0])
 
     def raster(self, trial: int = 0) -> np.ndarray:
         """Dense boolean raster ``(n_steps, N)`` of one trial."""
@@ -173,6 +178,8 @@ def simulate_lif(
     noise: Any = None,
     record_voltages: bool | Any = False,
     resample: str = "mean",
+    dtype: str | None = None,
+    keep_outputs: bool = True,
 ) -> LIFResult:
     """Simulate the LIF version of ``network`` on a batch of trials.
 
@@ -186,12 +193,21 @@ def simulate_lif(
         v0: Initial voltages in mV, ``(N_batch, N)`` or ``(N,)``; drawn uniform in
             ``params.v_init`` when ``None``.
         noise: Standard-normal draws ``(N_batch, n_steps, N)`` or ``(n_steps, N)``; the voltage
-            gets ``noise / (1 / noise_sd)`` at each step. Drawn step by step when ``None``.
+            gets ``noise / (1 / noise_sd)`` at each step. Drawn from ``rng`` when ``None``:
+            the same numbers as ``rng.standard_normal((n_steps, N_batch, N), dtype)`` after
+            the ``v0`` draws.
         record_voltages: ``True`` for every unit, or a sequence of unit indices; memory is
             ``8 * N_batch * n_steps * units`` bytes.
         resample: How ``outputs_rate`` summarises the LIF steps driven by one rate step:
             ``"mean"`` (default: the average over the rate step's interval, which removes most
             of the spike-by-spike ripple) or ``"last"`` (the sample at its end).
+        dtype: ``"float32"`` (the default without ``spikernn_compat``: about twice as fast;
+            the voltages keep about 1e-5 mV of resolution, far below the 0.1 mV noise of one
+            step) or ``"float64"`` (the default, and the only choice, with
+            ``spikernn_compat``). ``outputs_rate`` is float64 either way.
+        keep_outputs: Keep the readout at every LIF step (``outputs``); False leaves
+            ``outputs`` None and keeps only ``outputs_rate`` (saves ``N_batch * n_steps *
+            N_out`` numbers).
 
     Returns:
         :class:`LIFResult`.
@@ -203,6 +219,13 @@ def simulate_lif(
     if not isinstance(params, LIFParams):
         raise TypeError(f"params must be a LIFParams; received {type(params).__name__}")
     check_choice(resample, "resample", "simulate_lif", ("mean", "last"))
+    keep_outputs = check_bool(keep_outputs, "keep_outputs", "simulate_lif")
+    if dtype is None:
+        dtype = "float64" if params.spikernn_compat else "float32"
+    check_choice(dtype, "dtype", "simulate_lif", ("float32", "float64"))
+    if params.spikernn_compat and dtype != "float64":
+        raise ValueError("simulate_lif: spikernn_compat=True reproduces spikeRNN in float64; "
+                         f"received dtype={dtype!r}")
     B, T, _ = u.shape
     N = network.N
     compat = params.spikernn_compat
@@ -230,6 +253,16 @@ def simulate_lif(
             raise ValueError(f"record_voltages must hold unit indices in [0, {N}); received "
                              f"{units.tolist()}")
 
+    if not compat:
+        run = stacked(network, u, params, np.array([params.lam]), v0=v, noise=noise, gen=gen,
+                      dtype=dtype, keep_outputs=keep_outputs, resample=resample, units=units)
+        trial, step, unit = sorted_spikes(run.spike_flat, run.spike_at, N)
+        return LIFResult(
+            spike_trial=trial, spike_step=step, spike_unit=unit, outputs=run.outputs,
+            outputs_rate=run.outputs_rate, voltages=run.voltages, v0=v_start, n_steps=nt,
+            steps_per_rate_step=R, dt=params.dt, excitatory=network.excitatory)
+
+    # the reference loop (spikernn_compat): spikeRNN's operations in its order, float64
     # weights: W = w / lambda (division, as spikeRNN), readout w_out / lambda
     Wt = np.ascontiguousarray((network.recurrent_weights(rectified=not compat)
                                / params.lam).T)
@@ -351,20 +384,47 @@ def simulate_lif(
         np.matmul(r, w_out.T, out=out[:, i])
     out += b_out
 
-    if spike_flat:
-        flat = np.concatenate(spike_flat)
-        step = np.repeat(np.asarray(spike_at, dtype=np.int32),
-                         [f.size for f in spike_flat])
-        trial, unit = (a.astype(np.int32) for a in np.divmod(flat, N))
-        order = np.lexsort((unit, step, trial))
-        trial, step, unit = trial[order], step[order], unit[order]
-    else:
-        trial = step = unit = np.zeros(0, dtype=np.int32)
+    trial, step, unit = sorted_spikes(spike_flat, spike_at, N)
     return LIFResult(
         spike_trial=trial, spike_step=step, spike_unit=unit, outputs=out,
         outputs_rate=_to_rate_steps(out, idx, T, resample), voltages=volts, v0=v_start,
         n_steps=nt, steps_per_rate_step=R, dt=dt, excitatory=network.excitatory,
     )
+
+
+def stacked(network: RateNetwork, u: np.ndarray, params: LIFParams, lams: np.ndarray, *,
+            v0: np.ndarray | None = None, noise: np.ndarray | None = None,
+            gen: np.random.Generator | None = None, dtype: str = "float32",
+            keep_outputs: bool = False, resample: str = "mean",
+            units: np.ndarray | None = None, keep_spikes: bool = True,
+            progress: Callable[[float], None] | None = None) -> StackedRun:
+    """:func:`._engine.run_stacked` with ``params`` (their ``lam`` ignored for ``lams``);
+    ``v0`` drawn from ``gen`` when None, as :func:`simulate_lif` draws it."""
+    B, N = u.shape[0], network.N
+    if v0 is None:
+        low, high = params.v_init
+        v0 = low + gen.random((B, N)) * (high - low)
+    return run_stacked(
+        network, u, np.asarray(lams, dtype=np.float64), R=_steps_per_rate_step(network, params),
+        dt=params.dt, tau_m=params.tau_m, n_ref=round(params.t_ref / params.dt),
+        v_reset=params.v_reset, v_threshold=params.v_threshold, v_spike=params.v_spike,
+        bias=params.bias, tau_rise=params.tau_rise, v0=v0, noise_given=noise, noise_gen=gen,
+        noise_sd=params.noise_sd, dtype=np.dtype(dtype).type, keep_outputs=keep_outputs,
+        resample=resample, units=units, keep_spikes=keep_spikes, progress=progress)
+
+
+def sorted_spikes(spike_flat: list[np.ndarray], spike_at: list[int],
+                  N: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, step, unit) int32 arrays of the spikes, sorted by row, step, unit, from each
+    step's flat indices ``row * N + unit``."""
+    if not spike_flat:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty.copy(), empty.copy()
+    flat = np.concatenate(spike_flat)
+    step = np.repeat(np.asarray(spike_at, dtype=np.int32), [f.size for f in spike_flat])
+    trial, unit = (a.astype(np.int32) for a in np.divmod(flat, N))
+    order = np.lexsort((unit, step, trial))
+    return trial[order], step[order], unit[order]
 
 
 def _wake_step(tlast: np.ndarray, dt: float, t_ref: float, n_ref: int, compat: bool,
