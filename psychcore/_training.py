@@ -10,6 +10,12 @@ One *epoch* is one optimisation step on one batch, as in PsychRNN; ``training_it
 trials, so a call makes ``ceil(training_iters / N_batch)`` steps. An epoch counts once its step
 has finished: a Ctrl-C during a step leaves the epoch count, and the batch generator, as they
 were before that step's batch was drawn, so resuming draws the same batch again.
+
+With ``TrainingOptions(prefetch=True)`` (the default) the next batch is drawn by a background
+thread while the backend runs the current step (:class:`_Prefetcher`), so an iteration costs
+about ``max(batch, step)`` rather than their sum. The batches, their order and the generator
+they come from are those of the loop without prefetching, so results are bit-identical; see
+:func:`train_loop` for when it draws ahead.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from numbers import Real
 from types import MappingProxyType
@@ -62,10 +69,15 @@ class TrainingOptions:
     the standard error of a 128-trial batch is 2.7 points, of 512 trials 1.3). 0 decides on a
     fresh training-sized batch from the batch generator each time, as PsychRNN does.
 
+    ``prefetch`` (default True) draws the next batch in a background thread while the backend
+    runs the current step; the batches are the same either way (see :func:`train_loop`).
+    False draws every batch in the loop's own thread, between steps.
+
     Raises:
         ValueError: For a non-positive step count or learning rate, naming the field.
         TypeError: For a cutoff that is not a number, a measure or callback that is not
-            callable, or a curriculum that is not a :class:`~psychcore.Curriculum`.
+            callable, a curriculum that is not a :class:`~psychcore.Curriculum`, or a
+            ``prefetch`` that is not a bool.
     """
 
     training_iters: int = 50000
@@ -85,6 +97,7 @@ class TrainingOptions:
     checkpoint_epoch: int = 100
     callback: Callable[[TrainStatus], Any] | None = None
     validation_trials: int = 512
+    prefetch: bool = True
 
     def __post_init__(self) -> None:
         for key in _POSITIVE_INTS:
@@ -105,6 +118,10 @@ class TrainingOptions:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"validation_trials must be a non-negative int (0: decide on a "
                              f"fresh training batch, as PsychRNN); received {n!r}")
+        if not isinstance(self.prefetch, bool | np.bool_):
+            raise TypeError(f"prefetch must be True or False; received "
+                            f"{type(self.prefetch).__name__} {self.prefetch!r}")
+        object.__setattr__(self, "prefetch", bool(self.prefetch))
         for key in ("performance_measure", "callback"):
             value = getattr(self, key)
             if value is not None and not callable(value):
@@ -365,6 +382,20 @@ def train_loop(
     and the performance cutoff, are drawn from ``rng`` in a fixed order, so the same
     generator state, weights and backend state give the same run.
 
+    With ``options.prefetch`` the batch of step ``k + 1`` is drawn in a background thread
+    while the backend runs step ``k``, but only when that draw is certain to come next from
+    the same task and generator state: not after the last step, nor after a step at which the
+    curriculum is tested (its stage may change, and with ``validation_trials=0`` the test
+    draws from ``rng`` first), the performance cutoff is tested (training may stop; PsychRNN's
+    way draws from ``rng`` first) or a checkpoint is written (it saves ``rng``'s state). Those
+    steps draw their successor in the loop's thread, as without prefetching. The thread runs
+    only during the backend's step (the loop waits for it before the step's bookkeeping and
+    callbacks), so nothing else of the loop, nor user code, runs beside a task's
+    ``np.random`` draws. If the loop ends with a batch drawn ahead (an exception, Ctrl-C),
+    the batch is dropped and ``rng`` and the task's batch counter are put back to where they
+    were before it was drawn, so a resumed run draws it again. An exception raised by the
+    task while drawing ahead is raised, unchanged, where the loop would have drawn that batch.
+
     Args:
         backend: The backend to train (its ``spec`` must fit every task).
         source: A Task or a Curriculum; ``options.curriculum``, when set, replaces a Task.
@@ -400,12 +431,25 @@ def train_loop(
         seed = stream_seed(rng) if validation_seed is None else validation_seed
         run.validation = ValidationSets(options.validation_trials, seed)
     before_draw: dict[str, Any] | None = None
+    prefetcher = _Prefetcher() if options.prefetch else None
+    ahead: _Ahead | None = None
     try:
         for done in range(1, n_steps + 1):
-            before_draw = rng.bit_generator.state
-            x, y, mask, _ = task.get_trial_batch(rng)
+            if ahead is not None:
+                before_draw = ahead.rng_state
+                batch, ahead = ahead.take(), None
+            else:
+                before_draw = rng.bit_generator.state
+                batch = task.get_trial_batch(rng)
+            x, y, mask, _ = batch
+            epoch = start_epoch + done
+            if prefetcher is not None and done < n_steps and run.next_draw_certain(
+                    epoch, curriculum):
+                ahead = prefetcher.draw(task, rng)
             loss = float(backend.train_step(x, y, mask))
-            run.epoch = epoch = start_epoch + done
+            if ahead is not None:
+                ahead.wait()
+            run.epoch = epoch
             before_draw = None
             stop = run.after_step(backend, task, curriculum, rng, loss, hooks)
             task = curriculum.current_task if curriculum is not None else task
@@ -419,6 +463,11 @@ def train_loop(
             if stop:
                 break
     except BaseException as exc:
+        if prefetcher is not None:  # no draw goes on while the generator is put back
+            prefetcher.close()
+        if ahead is not None:  # the batch drawn ahead is dropped: a resumed run draws it
+            ahead.drop(rng)
+            ahead = None
         if before_draw is not None:  # the step never finished: its batch is drawn again
             rng.bit_generator.state = before_draw
         if not isinstance(exc, KeyboardInterrupt):
@@ -433,7 +482,62 @@ def train_loop(
         )
         if options.checkpoint_path is not None:
             hooks.checkpoint(options.checkpoint_path, run.state(rng, curriculum))
+    finally:
+        if ahead is not None:  # never reached: a stop comes only after a step not drawn past
+            ahead.drop(rng)
+        if prefetcher is not None:
+            prefetcher.close()
     return run.result()
+
+
+class _Ahead:
+    """One batch being drawn ahead in the :class:`_Prefetcher`'s thread.
+
+    Attributes:
+        rng_state: The batch generator's state before the draw.
+        batch_index: The task's batch counter before the draw.
+    """
+
+    def __init__(self, task: Task, rng_state: dict[str, Any], batch_index: int | None,
+                 future: Future) -> None:
+        self.task = task
+        self.rng_state = rng_state
+        self.batch_index = batch_index
+        self.future = future
+
+    def wait(self) -> None:
+        """Wait until the draw has finished (or failed); its exception is kept for
+        :meth:`take`."""
+        self.future.exception()
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+        """The batch, or the task's exception, raised as the task raised it."""
+        return self.future.result()
+
+    def drop(self, rng: np.random.Generator) -> None:
+        """Forget the batch; put ``rng`` and the task's batch counter back to before it."""
+        if not self.future.cancel():
+            self.wait()
+        rng.bit_generator.state = self.rng_state
+        if self.batch_index is not None:
+            self.task._batch_index = self.batch_index
+
+
+class _Prefetcher:
+    """Draws a batch in one background thread (:func:`train_loop` says when)."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psychcore-batch")
+
+    def draw(self, task: Task, rng: np.random.Generator) -> _Ahead:
+        """Start drawing ``task.get_trial_batch(rng)``; the state before it is recorded
+        first."""
+        rng_state = rng.bit_generator.state  # before the thread starts drawing from it
+        batch_index = getattr(task, "_batch_index", None)
+        return _Ahead(task, rng_state, batch_index, self._pool.submit(task.get_trial_batch, rng))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def _finite_performance(value: Any) -> float:
@@ -523,6 +627,17 @@ class _Run:
         if p.checkpoint_path is not None and epoch % p.checkpoint_epoch == 0:
             hooks.checkpoint(p.checkpoint_path, self.state(rng, curriculum))
         return stop
+
+    def next_draw_certain(self, epoch: int, curriculum: Curriculum | None) -> bool:
+        """Whether the batch after the step of ``epoch`` is sure to be drawn next, from the
+        same task and generator state, with nothing reading the generator in between (see
+        :func:`train_loop`)."""
+        p = self.options
+        return not (
+            (curriculum is not None and epoch % curriculum.metric_epoch == 0)
+            or (p.performance_cutoff is not None and epoch % p.loss_epoch == 0)
+            or (p.checkpoint_path is not None and epoch % p.checkpoint_epoch == 0)
+        )
 
     def state(self, rng: np.random.Generator, curriculum: Curriculum | None) -> LoopState:
         return LoopState(self.epoch, tuple(self.losses), tuple(self.loss_epochs),
