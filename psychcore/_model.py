@@ -178,7 +178,7 @@ class Model:
         checkpoint_epoch: int | None = None,
         callback: Any = None,
         validation_trials: int | None = None,
-        prefetch: bool | None = None,
+        prefetch: str | bool | None = None,
     ) -> tuple[list[float], float, float]:
         """Train on a task or curriculum (PsychRNN's ``train``; ``train_params`` also accepted).
 
@@ -216,9 +216,11 @@ class Model:
                 cutoff and curriculum stages decide (default 512; drawn once per task from
                 the model's own validation stream); 0 decides on a fresh training-sized
                 batch each time, as PsychRNN does.
-            prefetch: Draw the next batch in a background thread while the backend runs
-                the current step (default True); the batches, and so the results, are the
-                same either way.
+            prefetch: Draw the next batch while the backend runs the current step:
+                ``"auto"`` (default: a worker process when the first batches take more
+                than 20 ms and 10% of a step), True or ``"process"``, ``"thread"``, or
+                False; the batches, and so the results, are the same either way (see
+                :class:`~psychcore.TrainingOptions`).
 
         Returns:
             ``(losses, training_time, initialization_time)`` as PsychRNN: the losses recorded

@@ -11,19 +11,19 @@ trials, so a call makes ``ceil(training_iters / N_batch)`` steps. An epoch count
 has finished: a Ctrl-C during a step leaves the epoch count, and the batch generator, as they
 were before that step's batch was drawn, so resuming draws the same batch again.
 
-With ``TrainingOptions(prefetch=True)`` (the default) the next batch is drawn by a background
-thread while the backend runs the current step (:class:`_Prefetcher`), so an iteration costs
-about ``max(batch, step)`` rather than their sum. The batches, their order and the generator
-they come from are those of the loop without prefetching, so results are bit-identical; see
-:func:`train_loop` for when it draws ahead.
+``TrainingOptions.prefetch`` draws the next batch in a worker (a process, or a thread) while
+the backend runs the current step (:mod:`psychcore._prefetch`), so an iteration costs about
+``max(batch, step)`` rather than their sum. The batches, their order and the generator state
+are those of the loop without prefetching, so results are bit-identical; see :func:`train_loop`
+for when it draws ahead.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from numbers import Real
 from types import MappingProxyType
@@ -33,6 +33,7 @@ import numpy as np
 
 from ._backend import Backend
 from ._curriculum import Curriculum, StageTransition
+from ._prefetch import Prefetch, check_prefetch
 from ._task import Task, checked_accuracy
 
 #: A PsychRNN ``performance_measure``: ``(x, y, mask, output, epoch, losses, verbosity)``.
@@ -69,15 +70,26 @@ class TrainingOptions:
     the standard error of a 128-trial batch is 2.7 points, of 512 trials 1.3). 0 decides on a
     fresh training-sized batch from the batch generator each time, as PsychRNN does.
 
-    ``prefetch`` (default True) draws the next batch in a background thread while the backend
-    runs the current step; the batches are the same either way (see :func:`train_loop`).
-    False draws every batch in the loop's own thread, between steps.
+    ``prefetch`` draws the next batch while the backend runs the current step, so a slow
+    (per-step, PsychRNN-style) task costs about ``max(batch, step)`` per iteration instead of
+    their sum; the batches, and so the results, are the same either way (see
+    :func:`train_loop`). ``"auto"`` (default) times the first two batches and steps and starts
+    a worker process only if a batch takes more than 20 ms and more than 10% of a step (and
+    two CPUs are free to use): vectorised tasks never start one. True or ``"process"``: a
+    worker process from the second batch on, whatever the timings. ``"thread"``: a thread (a
+    per-step task then competes with the backend for Python's GIL). False: every batch is
+    drawn in the loop, between steps. A task that cannot be pickled, or whose class is defined
+    in a notebook or an unguarded script, is drawn ahead in a thread instead (logged once).
+    With a worker process, changes a task makes to its own attributes while drawing (other
+    than its batch counter) stay in the worker's copy.
 
     Raises:
         ValueError: For a non-positive step count or learning rate, naming the field.
         TypeError: For a cutoff that is not a number, a measure or callback that is not
             callable, a curriculum that is not a :class:`~psychcore.Curriculum`, or a
-            ``prefetch`` that is not a bool.
+            ``prefetch`` that is neither a bool nor a string.
+        ValueError: Also for a ``prefetch`` string other than ``"auto"``, ``"process"``,
+            ``"thread"``.
     """
 
     training_iters: int = 50000
@@ -97,7 +109,7 @@ class TrainingOptions:
     checkpoint_epoch: int = 100
     callback: Callable[[TrainStatus], Any] | None = None
     validation_trials: int = 512
-    prefetch: bool = True
+    prefetch: str | bool = "auto"
 
     def __post_init__(self) -> None:
         for key in _POSITIVE_INTS:
@@ -118,10 +130,7 @@ class TrainingOptions:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"validation_trials must be a non-negative int (0: decide on a "
                              f"fresh training batch, as PsychRNN); received {n!r}")
-        if not isinstance(self.prefetch, bool | np.bool_):
-            raise TypeError(f"prefetch must be True or False; received "
-                            f"{type(self.prefetch).__name__} {self.prefetch!r}")
-        object.__setattr__(self, "prefetch", bool(self.prefetch))
+        object.__setattr__(self, "prefetch", check_prefetch(self.prefetch))
         for key in ("performance_measure", "callback"):
             value = getattr(self, key)
             if value is not None and not callable(value):
@@ -219,6 +228,8 @@ class LoopResult:
             them), or None.
         performance: The last performance measured (for the cutoff), or None.
         curriculum_done: Whether the curriculum's last stage passed in this call.
+        prefetch: The worker that drew batches ahead (``"process"`` or ``"thread"``), or
+            None when every batch was drawn in the loop.
     """
 
     steps: int
@@ -230,6 +241,7 @@ class LoopResult:
     cutoff_trials: int | None = None
     performance: float | None = None
     curriculum_done: bool = False
+    prefetch: str | None = None
 
     @property
     def cutoff_reached(self) -> bool:
@@ -382,19 +394,24 @@ def train_loop(
     and the performance cutoff, are drawn from ``rng`` in a fixed order, so the same
     generator state, weights and backend state give the same run.
 
-    With ``options.prefetch`` the batch of step ``k + 1`` is drawn in a background thread
-    while the backend runs step ``k``, but only when that draw is certain to come next from
-    the same task and generator state: not after the last step, nor after a step at which the
-    curriculum is tested (its stage may change, and with ``validation_trials=0`` the test
-    draws from ``rng`` first), the performance cutoff is tested (training may stop; PsychRNN's
-    way draws from ``rng`` first) or a checkpoint is written (it saves ``rng``'s state). Those
-    steps draw their successor in the loop's thread, as without prefetching. The thread runs
-    only during the backend's step (the loop waits for it before the step's bookkeeping and
-    callbacks), so nothing else of the loop, nor user code, runs beside a task's
-    ``np.random`` draws. If the loop ends with a batch drawn ahead (an exception, Ctrl-C),
-    the batch is dropped and ``rng`` and the task's batch counter are put back to where they
-    were before it was drawn, so a resumed run draws it again. An exception raised by the
-    task while drawing ahead is raised, unchanged, where the loop would have drawn that batch.
+    With ``options.prefetch`` the batch of step ``k + 1`` is drawn by a worker while the
+    backend runs step ``k`` (see :class:`TrainingOptions` for when). A worker *process* draws
+    from copies of the task and generator; the loop installs the generator state and batch
+    counter after the batch only when it takes the batch, and only if the batch is still the
+    next one (same task, unchanged; same generator state), else it draws it again itself. So
+    checkpoints, curricula and the cutoff see what they would without prefetching. A worker
+    *thread* draws from the loop's own generator, so it draws ahead only when that draw is
+    certain to come next: not after a step at which the curriculum is tested (its stage may
+    change, and with ``validation_trials=0`` the test draws from ``rng`` first), the
+    performance cutoff is tested (training may stop; PsychRNN's way draws from ``rng`` first)
+    or a checkpoint is written (it saves ``rng``'s state); the loop waits for it before the
+    step's bookkeeping and callbacks, so nothing else runs beside a task's ``np.random``
+    draws. Either way, a batch drawn ahead when the loop ends (an exception, Ctrl-C, a stop)
+    is dropped with ``rng`` and the task's batch counter where they were before it, so a
+    resumed run draws it again; the worker is stopped; an exception the task raised while
+    drawing ahead is raised where the loop would have drawn that batch. A user ``callback``
+    that changes the task is seen by a process worker (the batch is drawn again) but not by a
+    thread, which drew the next batch during the step: use ``prefetch=False`` or a process.
 
     Args:
         backend: The backend to train (its ``spec`` must fit every task).
@@ -431,24 +448,18 @@ def train_loop(
         seed = stream_seed(rng) if validation_seed is None else validation_seed
         run.validation = ValidationSets(options.validation_trials, seed)
     before_draw: dict[str, Any] | None = None
-    prefetcher = _Prefetcher() if options.prefetch else None
-    ahead: _Ahead | None = None
+    prefetch = Prefetch(options.prefetch)
     try:
         for done in range(1, n_steps + 1):
-            if ahead is not None:
-                before_draw = ahead.rng_state
-                batch, ahead = ahead.take(), None
-            else:
-                before_draw = rng.bit_generator.state
-                batch = task.get_trial_batch(rng)
-            x, y, mask, _ = batch
+            before_draw = prefetch.state_before_next(rng)
+            x, y, mask, _ = prefetch.next_batch(task, rng)
             epoch = start_epoch + done
-            if prefetcher is not None and done < n_steps and run.next_draw_certain(
-                    epoch, curriculum):
-                ahead = prefetcher.draw(task, rng)
+            if done < n_steps:
+                prefetch.draw_ahead(task, rng, run.next_draw_certain(epoch, curriculum))
+            start = time.perf_counter()
             loss = float(backend.train_step(x, y, mask))
-            if ahead is not None:
-                ahead.wait()
+            prefetch.step_took(time.perf_counter() - start)
+            prefetch.settle()
             run.epoch = epoch
             before_draw = None
             stop = run.after_step(backend, task, curriculum, rng, loss, hooks)
@@ -463,16 +474,12 @@ def train_loop(
             if stop:
                 break
     except BaseException as exc:
-        if prefetcher is not None:  # no draw goes on while the generator is put back
-            prefetcher.close()
-        if ahead is not None:  # the batch drawn ahead is dropped: a resumed run draws it
-            ahead.drop(rng)
-            ahead = None
+        prefetch.close(rng)  # a batch drawn ahead is dropped: a resumed run draws it
         if before_draw is not None:  # the step never finished: its batch is drawn again
             rng.bit_generator.state = before_draw
         if not isinstance(exc, KeyboardInterrupt):
             if hooks.aborted is not None:
-                hooks.aborted(run.result())
+                hooks.aborted(run.result(prefetch.kind))
             raise
         run.interrupted = True
         warnings.warn(
@@ -483,61 +490,8 @@ def train_loop(
         if options.checkpoint_path is not None:
             hooks.checkpoint(options.checkpoint_path, run.state(rng, curriculum))
     finally:
-        if ahead is not None:  # never reached: a stop comes only after a step not drawn past
-            ahead.drop(rng)
-        if prefetcher is not None:
-            prefetcher.close()
-    return run.result()
-
-
-class _Ahead:
-    """One batch being drawn ahead in the :class:`_Prefetcher`'s thread.
-
-    Attributes:
-        rng_state: The batch generator's state before the draw.
-        batch_index: The task's batch counter before the draw.
-    """
-
-    def __init__(self, task: Task, rng_state: dict[str, Any], batch_index: int | None,
-                 future: Future) -> None:
-        self.task = task
-        self.rng_state = rng_state
-        self.batch_index = batch_index
-        self.future = future
-
-    def wait(self) -> None:
-        """Wait until the draw has finished (or failed); its exception is kept for
-        :meth:`take`."""
-        self.future.exception()
-
-    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
-        """The batch, or the task's exception, raised as the task raised it."""
-        return self.future.result()
-
-    def drop(self, rng: np.random.Generator) -> None:
-        """Forget the batch; put ``rng`` and the task's batch counter back to before it."""
-        if not self.future.cancel():
-            self.wait()
-        rng.bit_generator.state = self.rng_state
-        if self.batch_index is not None:
-            self.task._batch_index = self.batch_index
-
-
-class _Prefetcher:
-    """Draws a batch in one background thread (:func:`train_loop` says when)."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psychcore-batch")
-
-    def draw(self, task: Task, rng: np.random.Generator) -> _Ahead:
-        """Start drawing ``task.get_trial_batch(rng)``; the state before it is recorded
-        first."""
-        rng_state = rng.bit_generator.state  # before the thread starts drawing from it
-        batch_index = getattr(task, "_batch_index", None)
-        return _Ahead(task, rng_state, batch_index, self._pool.submit(task.get_trial_batch, rng))
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        prefetch.close(rng)
+    return run.result(prefetch.kind)
 
 
 def _finite_performance(value: Any) -> float:
@@ -643,11 +597,12 @@ class _Run:
         return LoopState(self.epoch, tuple(self.losses), tuple(self.loss_epochs),
                          rng.bit_generator.state, curriculum)
 
-    def result(self) -> LoopResult:
+    def result(self, prefetch: str | None = None) -> LoopResult:
         cutoff_epoch, cutoff_trials = self.cutoff or (None, None)
         return LoopResult(
             steps=self.epoch - self.start, epoch=self.epoch, losses=tuple(self.losses),
             loss_epochs=tuple(self.loss_epochs), interrupted=self.interrupted,
             cutoff_epoch=cutoff_epoch, cutoff_trials=cutoff_trials,
             performance=self.performance, curriculum_done=self.curriculum_done,
+            prefetch=prefetch,
         )

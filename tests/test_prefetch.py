@@ -1,31 +1,41 @@
-"""Drawing the next batch in a background thread (``TrainingOptions.prefetch``) changes nothing
-but the time: the same batches in the same order, so the same losses and weights, the same
-generator state after a stop, an interrupt or a task's error, and the same error."""
+"""Drawing the next batch ahead (``TrainingOptions.prefetch``) changes nothing but the time:
+the same batches in the same order, so the same losses and weights, the same generator state
+and batch counter after a stop, an interrupt, a checkpoint and resume or a task's error, and the
+same error. A worker process is started only when asked, or when ``"auto"`` finds the batches
+slow; it is always stopped."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import threading
+import time
 
 import numpy as np
 import pytest
 from numpy_backend import NumpyReadoutBackend
+from psychcore_tasks_classic import PerceptualDiscrimination
 from sign_task import Sign
 
+import psychcore._prefetch as prefetch_module
 from psychcore import Curriculum, Model, ModelSpec, Task, TrainingOptions, initialize_weights
 from psychcore._rng import as_generator
 from psychcore._training import train_loop
 
 SPEC = ModelSpec(N_rec=16, rec_noise=0.05)
+WORKERS = ["thread", "process"]
 
 
 class LegacySign(Task):
-    """Sign, written PsychRNN's way: per-step, drawing from ``np.random``, recording its
-    thread."""
+    """Sign, written PsychRNN's way: per-step, drawing from ``np.random``, recording the
+    thread and process that drew each batch."""
 
-    def __init__(self, N_batch=8, level=1.0, seed=None, fail_at=None):
+    def __init__(self, N_batch=8, level=1.0, seed=None, fail_at=None, exit_at=None):
         super().__init__(1, 2, 10, 50, 200, N_batch, seed=seed)
         self.level = level
         self.fail_at = fail_at
+        self.exit_at = exit_at
         self.threads: list[str] = []
 
     def generate_trial_params(self, batch, trial):
@@ -33,6 +43,8 @@ class LegacySign(Task):
             self.threads.append(threading.current_thread().name)
         if batch == self.fail_at:
             raise ValueError(f"LegacySign: batch {batch} is broken")
+        if batch == self.exit_at and multiprocessing.parent_process() is not None:
+            os._exit(3)  # the worker process dies without a word
         return {"sign": np.random.choice([-1.0, 1.0]), "jitter": np.random.uniform(0, 0.1)}
 
     def trial_function(self, t, params):
@@ -46,10 +58,20 @@ class LegacySign(Task):
         return float(np.mean(chosen == truth))
 
 
-def _train(task_factory, prefetch, backend="torch", **kwargs):
+
+def _classic():
+    return PerceptualDiscrimination(10, 100, 300, N_batch=8, seed=0)
+
+
+def _curriculum():
+    return Curriculum([LegacySign(level=2.0), LegacySign(level=0.5)], thresholds=[0.0, 2.0],
+                      metric_epoch=3)
+
+
+def _train(task_factory, prefetch, **kwargs):
     source = task_factory()
     task = source.current_task if isinstance(source, Curriculum) else source
-    model = Model(task, SPEC, backend, seed=3)
+    model = Model(task, SPEC, NumpyReadoutBackend, seed=3)
     model.train(source, prefetch=prefetch, verbosity=False, **kwargs)
     model.source = source
     return model
@@ -64,37 +86,118 @@ def _assert_same(a: Model, b: Model) -> None:
         np.testing.assert_array_equal(wa[key], wb[key], err_msg=key)
 
 
-def _curriculum():
-    return Curriculum([LegacySign(level=2.0), LegacySign(level=0.5)], thresholds=[0.0, 2.0],
-                      metric_epoch=3)
+def _no_workers_left():
+    assert multiprocessing.active_children() == []
 
 
+@pytest.mark.parametrize("worker", WORKERS)
 @pytest.mark.parametrize("factory, kwargs", [
-    (Sign, {"training_iters": 16 * 12, "loss_epoch": 2}),
-    (LegacySign, {"training_iters": 8 * 12, "loss_epoch": 2}),
-    (_curriculum, {"training_iters": 8 * 14, "loss_epoch": 2, "validation_trials": 0}),
-    (LegacySign, {"training_iters": 8 * 40, "loss_epoch": 3, "performance_cutoff": 0.0}),
+    (_classic, {"training_iters": 8 * 8, "loss_epoch": 2}),
+    (LegacySign, {"training_iters": 8 * 8, "loss_epoch": 2}),
+    (_curriculum, {"training_iters": 8 * 10, "loss_epoch": 2, "validation_trials": 0}),
     (LegacySign, {"training_iters": 8 * 40, "loss_epoch": 3, "performance_cutoff": 0.0,
                   "validation_trials": 0}),
-], ids=["vectorised", "per-step", "curriculum", "cutoff", "cutoff-psychrnn-way"])
-def test_prefetch_gives_the_same_losses_weights_and_generator_state(factory, kwargs):
-    on, off = _train(factory, True, **kwargs), _train(factory, False, **kwargs)
+], ids=["classic", "per-step", "curriculum-psychrnn-way", "cutoff-psychrnn-way"])
+def test_prefetch_gives_the_same_losses_weights_and_generator_state(factory, kwargs, worker):
+    on, off = _train(factory, worker, **kwargs), _train(factory, False, **kwargs)
     _assert_same(on, off)
+    assert on.last_result.prefetch == worker and off.last_result.prefetch is None
     if isinstance(on.source, Curriculum):
         assert on.source.stage == off.source.stage == 1
+        assert on.source.history == off.source.history
     if "performance_cutoff" in kwargs:
         assert on.last_result.cutoff_epoch == off.last_result.cutoff_epoch == 3
+    _no_workers_left()
 
 
-def test_the_next_batch_is_drawn_in_another_thread_only_with_prefetch():
-    task_on, task_off = LegacySign(), LegacySign()
-    for task, prefetch in ((task_on, True), (task_off, False)):
-        Model(task, SPEC, "torch", seed=1).train(task, training_iters=8 * 6, prefetch=prefetch,
-                                                 verbosity=False)
+def test_a_process_draws_every_batch_but_the_first_in_another_process():
+    task = LegacySign()
+    Model(task, SPEC, NumpyReadoutBackend, seed=1).train(
+        task, training_iters=8 * 6, prefetch="process", verbosity=False)
+    # the worker's copy of the task records its batches; the loop's copy only the first, but
+    # its batch counter follows the worker's
+    assert task.threads == [threading.main_thread().name] and task._batch_index == 6
+    _no_workers_left()
+
+
+def test_a_thread_draws_every_batch_but_the_first_in_another_thread():
+    task = LegacySign()
+    Model(task, SPEC, NumpyReadoutBackend, seed=1).train(
+        task, training_iters=8 * 6, prefetch="thread", verbosity=False)
     main = threading.main_thread().name
-    assert task_on.threads[0] == main and set(task_on.threads[1:]) != {main}
-    assert len(task_on.threads) == len(task_off.threads) == 6
-    assert set(task_off.threads) == {main}
+    assert task.threads[0] == main and main not in task.threads[1:] and len(task.threads) == 6
+
+
+class SlowSign(LegacySign):
+    """LegacySign taking 50 ms a batch."""
+
+    def generate_trial_params(self, batch, trial):
+        if trial == 0:
+            time.sleep(0.05)
+        return super().generate_trial_params(batch, trial)
+
+
+def test_auto_starts_a_process_for_slow_batches_only():
+    fast = _train(Sign, "auto", training_iters=16 * 6)
+    assert fast.last_result.prefetch is None  # vectorised: ~1 ms a batch, no process
+    slow = _train(SlowSign, "auto", training_iters=8 * 5)
+    expected = "process" if prefetch_module._usable_cpus() >= 2 else None
+    assert slow.last_result.prefetch == expected
+    _assert_same(slow, _train(SlowSign, False, training_iters=8 * 5))
+    _no_workers_left()
+
+
+def test_checkpoint_and_resume_with_a_process_match_a_run_without_prefetch(tmp_path):
+    def curriculum():
+        return Curriculum([LegacySign(level=lv) for lv in (2.0, 1.0)], thresholds=[0.0, 2.0],
+                          metric_epoch=4)
+
+    def train(model, cur, steps, **kwargs):
+        model.train(cur, training_iters=8 * steps, learning_rate=0.02, loss_epoch=1,
+                    verbosity=False, validation_trials=32, **kwargs)
+
+    full_cur = curriculum()
+    full = Model(LegacySign(), SPEC, backend=NumpyReadoutBackend, seed=1)
+    train(full, full_cur, 14, prefetch=False)
+
+    first_cur = curriculum()
+    first = Model(LegacySign(), SPEC, backend=NumpyReadoutBackend, seed=1)
+    train(first, first_cur, 9, checkpoint_path=str(tmp_path / "ck"), checkpoint_epoch=3,
+          prefetch="process")
+    assert first.last_result.prefetch == "process"
+    cur = curriculum()
+    resumed = Model.from_checkpoint(tmp_path / "ck", backend=NumpyReadoutBackend,
+                                    curriculum=cur)
+    assert resumed.epoch == 9
+    train(resumed, cur, 14 - 9, checkpoint_path=str(tmp_path / "ck"), prefetch="process")
+    assert resumed.epoch == full.epoch == 14
+    np.testing.assert_array_equal(resumed.losses, full.losses)
+    np.testing.assert_array_equal(resumed.get_weights()["W_out"], full.get_weights()["W_out"])
+    assert resumed.batch_rng.bit_generator.state == full.batch_rng.bit_generator.state
+    assert cur.state_dict() == full_cur.state_dict()
+    _no_workers_left()
+
+
+class EditingCallback:
+    """Changes the task's level after step 4 (seen by the next batch without prefetching)."""
+
+    def __init__(self, task):
+        self.task = task
+
+    def __call__(self, status):
+        if status.epoch == 4:
+            self.task.level = 3.0
+
+
+def test_a_callback_changing_the_task_is_seen_by_the_next_batch_with_a_process():
+    models = []
+    for prefetch in ("process", False):
+        task = LegacySign()
+        model = Model(task, SPEC, NumpyReadoutBackend, seed=2)
+        model.train(task, training_iters=8 * 7, verbosity=False, prefetch=prefetch,
+                    callback=EditingCallback(task))
+        models.append(model)
+    _assert_same(*models)
 
 
 def _bare(task, seed=0):
@@ -105,9 +208,10 @@ def _bare(task, seed=0):
     return backend, batch_rng
 
 
-def test_a_task_error_while_drawing_ahead_is_raised_as_without_prefetch():
+@pytest.mark.parametrize("worker", WORKERS)
+def test_a_task_error_while_drawing_ahead_is_raised_as_without_prefetch(worker):
     seen = []
-    for prefetch in (True, False):
+    for prefetch in (worker, False):
         task = LegacySign(fail_at=4)
         backend, rng = _bare(task)
         with pytest.raises(ValueError, match="LegacySign: batch 4 is broken") as info:
@@ -118,6 +222,17 @@ def test_a_task_error_while_drawing_ahead_is_raised_as_without_prefetch():
     (msg_a, state_a, index_a, w_a), (msg_b, state_b, index_b, w_b) = seen
     assert msg_a == msg_b and state_a == state_b and index_a == index_b == 4
     np.testing.assert_array_equal(w_a, w_b)
+    _no_workers_left()
+
+
+def test_a_dead_worker_process_is_a_clear_error_not_a_hang():
+    task = LegacySign(exit_at=4)
+    backend, rng = _bare(task)
+    with pytest.raises(RuntimeError, match="worker process drawing batches of task LegacySign "
+                       r"ended unexpectedly \(exit code 3\).*prefetch=False"):
+        train_loop(backend, task, TrainingOptions(training_iters=8 * 10, prefetch="process",
+                                                  verbosity=False), rng=rng)
+    _no_workers_left()
 
 
 class _InterruptAt(NumpyReadoutBackend):
@@ -132,10 +247,10 @@ class _InterruptAt(NumpyReadoutBackend):
         return super().train_step(x, y, mask, noise)
 
 
-@pytest.mark.parametrize("at", [1, 3, 5])
-def test_an_interrupt_during_a_step_drops_the_batch_drawn_ahead(at):
+@pytest.mark.parametrize("worker, at", [("thread", 1), ("thread", 5), ("process", 5)])
+def test_an_interrupt_during_a_step_drops_the_batch_drawn_ahead(worker, at):
     seen = []
-    for prefetch in (True, False):
+    for prefetch in (worker, False):
         task = LegacySign()
         backend, rng = _bare(task)
         backend.__class__ = _InterruptAt
@@ -146,10 +261,43 @@ def test_an_interrupt_during_a_step_drops_the_batch_drawn_ahead(at):
         assert result.interrupted and result.epoch == at - 1
         seen.append((rng.bit_generator.state, task._batch_index))
     assert seen[0] == seen[1]
+    _no_workers_left()
 
 
-def test_prefetch_must_be_a_bool():
-    with pytest.raises(TypeError, match="prefetch must be True or False; received str"):
+class Unpicklable(LegacySign):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transform = lambda v: v  # a lambda cannot be pickled
+
+
+def test_a_task_that_cannot_be_pickled_is_drawn_ahead_in_a_thread_logged_once(caplog):
+    prefetch_module._warned.discard("Unpicklable")
+    with caplog.at_level(logging.WARNING, logger="psychcore"):
+        on = _train(Unpicklable, "process", training_iters=8 * 5)
+        again = _train(Unpicklable, "process", training_iters=8 * 5)
+    assert on.last_result.prefetch == again.last_result.prefetch == "thread"
+    messages = [r.getMessage() for r in caplog.records if "Unpicklable" in r.getMessage()]
+    assert len(messages) == 1
+    assert "in a thread, not a worker process: the task cannot be pickled" in messages[0]
+    _assert_same(on, _train(Unpicklable, False, training_iters=8 * 5))
+
+
+def test_prefetch_is_checked():
+    with pytest.raises(ValueError, match="prefetch must be 'auto', 'process', 'thread', True "
+                       "or False; received 'yes'"):
         TrainingOptions(prefetch="yes")
-    assert TrainingOptions().prefetch is True
+    with pytest.raises(TypeError, match="prefetch must be .*; received int 1"):
+        TrainingOptions(prefetch=1)
+    assert TrainingOptions().prefetch == "auto"
+    assert TrainingOptions(prefetch=True).prefetch == "process"
     assert TrainingOptions.from_train_params({"prefetch": False}).prefetch is False
+
+
+def test_main_guard_detection(tmp_path):
+    import ast
+
+    guarded = ast.parse('if __name__ == "__main__":\n    main()\n').body[0].test
+    reversed_ = ast.parse("if '__main__' == __name__:\n    main()\n").body[0].test
+    other = ast.parse('if __name__ == "x":\n    main()\n').body[0].test
+    assert prefetch_module._is_main_test(guarded) and prefetch_module._is_main_test(reversed_)
+    assert not prefetch_module._is_main_test(other)
