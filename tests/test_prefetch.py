@@ -301,3 +301,55 @@ def test_main_guard_detection(tmp_path):
     other = ast.parse('if __name__ == "x":\n    main()\n').body[0].test
     assert prefetch_module._is_main_test(guarded) and prefetch_module._is_main_test(reversed_)
     assert not prefetch_module._is_main_test(other)
+
+
+SCRIPT = '''
+import sys
+sys.path.insert(0, {tests!r})
+import numpy as np
+from numpy_backend import NumpyReadoutBackend
+from psychcore import Model, ModelSpec, Task
+
+
+class ScriptTask(Task):
+    def __init__(self):
+        super().__init__(1, 1, 10, 50, 50, 4, seed=0)
+
+    def generate_trial_params(self, batch, trial):
+        return {{"level": np.random.uniform()}}
+
+    def trial_function(self, t, params):
+        return [params["level"]], [params["level"]], [1.0]
+
+
+def train():
+    print("TRAINING")
+    task = ScriptTask()
+    model = Model(task, ModelSpec(N_rec=8), NumpyReadoutBackend, seed=0)
+    model.train(task, training_iters=4 * 4, prefetch="process", verbosity=False)
+    print("WORKER", model.last_result.prefetch)
+
+
+{call}
+'''
+
+
+@pytest.mark.parametrize("guarded, worker", [(True, "process"), (False, "thread")])
+def test_a_task_class_of_the_main_script_needs_a_guarded_script_for_a_process(
+        tmp_path, guarded, worker):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    call = 'if __name__ == "__main__":\n    train()\n' if guarded else "train()\n"
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), call=call))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # the training code ran once: a worker process never runs an unguarded script again
+    assert done.stdout.split() == ["TRAINING", "WORKER", worker]
+    if not guarded:
+        assert "ScriptTask ahead in a thread, not a worker process: its class is defined in " \
+               "the main script" in done.stderr
