@@ -115,7 +115,8 @@ def task_bytes(task: Task) -> bytes:
 def _worker(conn: Any) -> None:
     """The worker process: answer ``(id, task_bytes | None, rng_bytes, batch_index)`` with
     ``(id, "ok", batch, rng_state, batch_index)``, ``(id, "error", exception, text)`` or
-    ``(id, "load", text)``; stop on ``None`` or when the training process goes."""
+    ``(id, "fallback", why)`` (the task or its batch cannot cross between the processes);
+    stop on ``None`` or when the training process goes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the training process's to handle
     task = None
     while True:
@@ -135,7 +136,8 @@ def _worker(conn: Any) -> None:
                 raise RuntimeError("no task was loaded")
             task._batch_index = index
         except BaseException:
-            conn.send((ident, "load", traceback.format_exc()))
+            conn.send((ident, "fallback", "the worker process could not load the task:\n"
+                       + traceback.format_exc()))
             continue
         try:
             batch = task.get_trial_batch(rng)
@@ -147,7 +149,12 @@ def _worker(conn: Any) -> None:
                 payload = None
             conn.send((ident, "error", payload, text))
             continue
-        conn.send((ident, "ok", batch, rng.bit_generator.state, task._batch_index))
+        try:
+            conn.send((ident, "ok", batch, rng.bit_generator.state, task._batch_index))
+        except Exception as exc:  # pickling failed: nothing was sent
+            conn.send((ident, "fallback", f"its batch cannot be sent back from the worker "
+                       f"process ({type(exc).__name__}: {exc}; are there objects that "
+                       "cannot be pickled in its trial parameters?)"))
 
 
 class _RemoteTracebackError(Exception):
@@ -395,7 +402,17 @@ class Prefetch:
                        "worker process would have to run again (put the class in a module, "
                        "or the script's training code under if __name__ == '__main__':)")
             return False
-        self._process = ProcessWorker(task, needs_main)
+        import multiprocessing
+
+        if multiprocessing.current_process().daemon:
+            _warn_once(task, "training runs in a daemon process (a sweep's worker, say), which "
+                       "may not start processes of its own")
+            return False
+        try:
+            self._process = ProcessWorker(task, needs_main)
+        except Exception as exc:  # no processes on this system, too many open files, ...
+            _warn_once(task, f"the worker process did not start ({type(exc).__name__}: {exc})")
+            return False
         return True
 
     def _take_from_process(self, ahead: _Ahead, task: Task,
@@ -403,10 +420,10 @@ class Prefetch:
         """The batch drawn ahead, its generator state and batch counter installed; None when
         it is not the next batch (then it is dropped)."""
         answer = self._process.receive(ahead.ident)
-        if answer[1] == "load":
+        if answer[1] == "fallback":
             self._process.close()
             self._process = None
-            _warn_once(task, f"the worker process could not load the task:\n{answer[2]}")
+            _warn_once(task, answer[2])
             self.kind = "thread"
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="psychcore-batch")
             return None

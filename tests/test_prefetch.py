@@ -353,3 +353,61 @@ def test_a_task_class_of_the_main_script_needs_a_guarded_script_for_a_process(
     if not guarded:
         assert "ScriptTask ahead in a thread, not a worker process: its class is defined in " \
                "the main script" in done.stderr
+
+
+class UnloadableInAWorker(LegacySign):
+    """A task that pickles but cannot be loaded in another process."""
+
+    def __setstate__(self, state):
+        if multiprocessing.parent_process() is not None:
+            raise ImportError("UnloadableInAWorker: not in a worker")
+        self.__dict__.update(state)
+
+
+def test_a_task_the_worker_cannot_load_falls_back_to_a_thread(caplog):
+    prefetch_module._warned.discard("UnloadableInAWorker")
+    with caplog.at_level(logging.WARNING, logger="psychcore"):
+        on = _train(UnloadableInAWorker, "process", training_iters=8 * 5)
+    assert on.last_result.prefetch == "thread"
+    assert any("the worker process could not load the task" in r.getMessage()
+               and "UnloadableInAWorker: not in a worker" in r.getMessage()
+               for r in caplog.records)
+    _assert_same(on, _train(UnloadableInAWorker, False, training_iters=8 * 5))
+    _no_workers_left()
+
+
+def _train_in_a_daemon(queue):
+    import psychcore._prefetch as module
+
+    task = SlowSign()
+    model = Model(task, SPEC, NumpyReadoutBackend, seed=3)
+    model.train(task, training_iters=8 * 2, prefetch="process", verbosity=False)
+    queue.put((model.last_result.prefetch, sorted(module._warned)))
+
+
+def test_training_in_a_daemon_process_draws_ahead_in_a_thread():
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_train_in_a_daemon, args=(queue,), daemon=True)
+    process.start()
+    worker, warned = queue.get(timeout=60)
+    process.join(10)
+    assert worker == "thread" and warned == ["SlowSign"]
+
+
+class UnsendableParams(LegacySign):
+    """Trial parameters holding a lambda: the batch cannot be pickled."""
+
+    def generate_trial_params(self, batch, trial):
+        return {**super().generate_trial_params(batch, trial), "f": lambda v: v}
+
+
+def test_a_batch_the_worker_cannot_send_back_falls_back_to_a_thread(caplog):
+    prefetch_module._warned.discard("UnsendableParams")
+    with caplog.at_level(logging.WARNING, logger="psychcore"):
+        on = _train(UnsendableParams, "process", training_iters=8 * 4)
+    assert on.last_result.prefetch == "thread"
+    assert any("its batch cannot be sent back from the worker process" in r.getMessage()
+               for r in caplog.records)
+    _assert_same(on, _train(UnsendableParams, False, training_iters=8 * 4))
+    _no_workers_left()
