@@ -296,7 +296,6 @@ class Prefetch:
         self._ahead: _Ahead | None = None
         self._probes: list[tuple[float, float]] = []
         self._draw_s = 0.0
-        self.started_after: int | None = None  # batches drawn in the loop before a worker
 
     # ------------------------------------------------------------ the loop's calls
     def state_before_next(self, rng: np.random.Generator) -> dict[str, Any]:
@@ -310,11 +309,13 @@ class Prefetch:
         drawn now."""
         if self.kind is None and self.mode in ("process", "thread"):
             self._start(task)  # the process starts up while the loop draws the first batch
-        ahead, self._ahead = self._ahead, None
+        ahead = self._ahead  # kept until taken: close() puts back a draw cut short
         if ahead is not None:
             if self.kind == "thread":
-                return ahead.future.result()
-            batch = self._take_from_process(ahead, task, rng)
+                batch = ahead.future.result()
+            else:
+                batch = self._take_from_process(ahead, task, rng)
+            self._ahead = None
             if batch is not None:
                 return batch
         start = time.perf_counter()
@@ -382,7 +383,6 @@ class Prefetch:
                     and _usable_cpus() >= 2):
                 self.mode = False
                 return False
-        self.started_after = len(self._probes)
         if self.mode != "thread" and self._start_process(task):
             self.kind = "process"
         else:
