@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_prefetch.py [--n-rec 512] [--n-batch 128] [--iters 12] [--rounds 2]
+    python benchmarks/bench_prefetch.py [--n-rec 400] [--n-batch 128] [--T 3000] [--iters 12] [--rounds 2]
 
 The task is PerceptualDiscrimination on its PsychRNN-style per-step path (Python per trial and
 time step, the slow way a new user's task often draws batches); the backend is torch on the
@@ -56,10 +56,10 @@ def load() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-rec", type=int, default=512, help="recurrent units (512)")
+    parser.add_argument("--n-rec", type=int, default=400, help="recurrent units (400)")
     parser.add_argument("--n-batch", type=int, default=128, help="trials per batch (128)")
     parser.add_argument("--dt", type=float, default=10.0, help="time step in ms (10)")
-    parser.add_argument("--T", type=float, default=2000.0, help="trial duration in ms (2000)")
+    parser.add_argument("--T", type=float, default=3000.0, help="trial duration in ms (3000)")
     parser.add_argument("--iters", type=int, default=12, help="steps per timed run (12)")
     parser.add_argument("--rounds", type=int, default=2, help="timed runs per setting (2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed lone batches/steps (3)")
