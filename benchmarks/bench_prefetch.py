@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_prefetch.py [--n-rec 400] [--n-batch 128] [--T 3000] [--iters 12] [--rounds 2]
+    python benchmarks/bench_prefetch.py [--n-rec 400] [--n-batch 128] [--T 3000] [--iters 12]
+                                        [--rounds 2]
 
 The task is PerceptualDiscrimination on its PsychRNN-style per-step path (Python per trial and
 time step, the slow way a new user's task often draws batches); the backend is torch on the
