@@ -178,6 +178,7 @@ class Model:
         checkpoint_epoch: int | None = None,
         callback: Any = None,
         validation_trials: int | None = None,
+        prefetch: str | bool | None = None,
     ) -> tuple[list[float], float, float]:
         """Train on a task or curriculum (PsychRNN's ``train``; ``train_params`` also accepted).
 
@@ -215,6 +216,11 @@ class Model:
                 cutoff and curriculum stages decide (default 512; drawn once per task from
                 the model's own validation stream); 0 decides on a fresh training-sized
                 batch each time, as PsychRNN does.
+            prefetch: Draw the next batch while the backend runs the current step:
+                ``"auto"`` (default: a worker process when the first batches take more
+                than 20 ms and 10% of a step), True or ``"process"``, ``"thread"``, or
+                False; the batches, and so the results, are the same either way (see
+                :class:`~psychcore.TrainingOptions`).
 
         Returns:
             ``(losses, training_time, initialization_time)`` as PsychRNN: the losses recorded
@@ -230,7 +236,7 @@ class Model:
             optimizer=optimizer, optimizer_options=optimizer_options, clip_grads=clip_grads,
             performance_cutoff=performance_cutoff, performance_measure=performance_measure,
             checkpoint_path=checkpoint_path, checkpoint_epoch=checkpoint_epoch,
-            callback=callback, validation_trials=validation_trials,
+            callback=callback, validation_trials=validation_trials, prefetch=prefetch,
         )
         # every output path is checked before the first step, not when training reaches it
         if options.save_weights_path is not None:

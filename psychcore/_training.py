@@ -10,11 +10,18 @@ One *epoch* is one optimisation step on one batch, as in PsychRNN; ``training_it
 trials, so a call makes ``ceil(training_iters / N_batch)`` steps. An epoch counts once its step
 has finished: a Ctrl-C during a step leaves the epoch count, and the batch generator, as they
 were before that step's batch was drawn, so resuming draws the same batch again.
+
+``TrainingOptions.prefetch`` draws the next batch in a worker (a process, or a thread) while
+the backend runs the current step (:mod:`psychcore._prefetch`), so an iteration costs about
+``max(batch, step)`` rather than their sum. The batches, their order and the generator state
+are those of the loop without prefetching, so results are bit-identical; see :func:`train_loop`
+for when it draws ahead.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -26,6 +33,7 @@ import numpy as np
 
 from ._backend import Backend
 from ._curriculum import Curriculum, StageTransition
+from ._prefetch import Prefetch, check_prefetch
 from ._task import Task, checked_accuracy
 
 #: A PsychRNN ``performance_measure``: ``(x, y, mask, output, epoch, losses, verbosity)``.
@@ -62,10 +70,26 @@ class TrainingOptions:
     the standard error of a 128-trial batch is 2.7 points, of 512 trials 1.3). 0 decides on a
     fresh training-sized batch from the batch generator each time, as PsychRNN does.
 
+    ``prefetch`` draws the next batch while the backend runs the current step, so a slow
+    (per-step, PsychRNN-style) task costs about ``max(batch, step)`` per iteration instead of
+    their sum; the batches, and so the results, are the same either way (see
+    :func:`train_loop`). ``"auto"`` (default) times the first two batches and steps and starts
+    a worker process only if a batch takes more than 20 ms and more than 10% of a step (and
+    two CPUs are free to use): vectorised tasks never start one. True or ``"process"``: a
+    worker process from the second batch on, whatever the timings. ``"thread"``: a thread (a
+    per-step task then competes with the backend for Python's GIL). False: every batch is
+    drawn in the loop, between steps. A task that cannot be pickled, or whose class is defined
+    in a notebook or an unguarded script, is drawn ahead in a thread instead (logged once).
+    With a worker process, changes a task makes to its own attributes while drawing (other
+    than its batch counter) stay in the worker's copy.
+
     Raises:
         ValueError: For a non-positive step count or learning rate, naming the field.
         TypeError: For a cutoff that is not a number, a measure or callback that is not
-            callable, or a curriculum that is not a :class:`~psychcore.Curriculum`.
+            callable, a curriculum that is not a :class:`~psychcore.Curriculum`, or a
+            ``prefetch`` that is neither a bool nor a string.
+        ValueError: Also for a ``prefetch`` string other than ``"auto"``, ``"process"``,
+            ``"thread"``.
     """
 
     training_iters: int = 50000
@@ -85,6 +109,7 @@ class TrainingOptions:
     checkpoint_epoch: int = 100
     callback: Callable[[TrainStatus], Any] | None = None
     validation_trials: int = 512
+    prefetch: str | bool = "auto"
 
     def __post_init__(self) -> None:
         for key in _POSITIVE_INTS:
@@ -105,6 +130,7 @@ class TrainingOptions:
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise ValueError(f"validation_trials must be a non-negative int (0: decide on a "
                              f"fresh training batch, as PsychRNN); received {n!r}")
+        object.__setattr__(self, "prefetch", check_prefetch(self.prefetch))
         for key in ("performance_measure", "callback"):
             value = getattr(self, key)
             if value is not None and not callable(value):
@@ -202,6 +228,8 @@ class LoopResult:
             them), or None.
         performance: The last performance measured (for the cutoff), or None.
         curriculum_done: Whether the curriculum's last stage passed in this call.
+        prefetch: The worker that drew batches ahead (``"process"`` or ``"thread"``), or
+            None when every batch was drawn in the loop.
     """
 
     steps: int
@@ -213,6 +241,7 @@ class LoopResult:
     cutoff_trials: int | None = None
     performance: float | None = None
     curriculum_done: bool = False
+    prefetch: str | None = None
 
     @property
     def cutoff_reached(self) -> bool:
@@ -365,6 +394,25 @@ def train_loop(
     and the performance cutoff, are drawn from ``rng`` in a fixed order, so the same
     generator state, weights and backend state give the same run.
 
+    With ``options.prefetch`` the batch of step ``k + 1`` is drawn by a worker while the
+    backend runs step ``k`` (see :class:`TrainingOptions` for when). A worker *process* draws
+    from copies of the task and generator; the loop installs the generator state and batch
+    counter after the batch only when it takes the batch, and only if the batch is still the
+    next one (same task, unchanged; same generator state), else it draws it again itself. So
+    checkpoints, curricula and the cutoff see what they would without prefetching. A worker
+    *thread* draws from the loop's own generator, so it draws ahead only when that draw is
+    certain to come next: not after a step at which the curriculum is tested (its stage may
+    change, and with ``validation_trials=0`` the test draws from ``rng`` first), the
+    performance cutoff is tested (training may stop; PsychRNN's way draws from ``rng`` first)
+    or a checkpoint is written (it saves ``rng``'s state); the loop waits for it before the
+    step's bookkeeping and callbacks, so nothing else runs beside a task's ``np.random``
+    draws. Either way, a batch drawn ahead when the loop ends (an exception, Ctrl-C, a stop)
+    is dropped with ``rng`` and the task's batch counter where they were before it, so a
+    resumed run draws it again; the worker is stopped; an exception the task raised while
+    drawing ahead is raised where the loop would have drawn that batch. A user ``callback``
+    that changes the task is seen by a process worker (the batch is drawn again) but not by a
+    thread, which drew the next batch during the step: use ``prefetch=False`` or a process.
+
     Args:
         backend: The backend to train (its ``spec`` must fit every task).
         source: A Task or a Curriculum; ``options.curriculum``, when set, replaces a Task.
@@ -400,12 +448,19 @@ def train_loop(
         seed = stream_seed(rng) if validation_seed is None else validation_seed
         run.validation = ValidationSets(options.validation_trials, seed)
     before_draw: dict[str, Any] | None = None
+    prefetch = Prefetch(options.prefetch)
     try:
         for done in range(1, n_steps + 1):
-            before_draw = rng.bit_generator.state
-            x, y, mask, _ = task.get_trial_batch(rng)
+            before_draw = prefetch.state_before_next(rng)
+            x, y, mask, _ = prefetch.next_batch(task, rng)
+            epoch = start_epoch + done
+            if done < n_steps:
+                prefetch.draw_ahead(task, rng, run.next_draw_certain(epoch, curriculum))
+            start = time.perf_counter()
             loss = float(backend.train_step(x, y, mask))
-            run.epoch = epoch = start_epoch + done
+            prefetch.step_took(time.perf_counter() - start)
+            prefetch.settle()
+            run.epoch = epoch
             before_draw = None
             stop = run.after_step(backend, task, curriculum, rng, loss, hooks)
             task = curriculum.current_task if curriculum is not None else task
@@ -419,11 +474,12 @@ def train_loop(
             if stop:
                 break
     except BaseException as exc:
+        prefetch.close(rng)  # a batch drawn ahead is dropped: a resumed run draws it
         if before_draw is not None:  # the step never finished: its batch is drawn again
             rng.bit_generator.state = before_draw
         if not isinstance(exc, KeyboardInterrupt):
             if hooks.aborted is not None:
-                hooks.aborted(run.result())
+                hooks.aborted(run.result(prefetch.kind))
             raise
         run.interrupted = True
         warnings.warn(
@@ -433,7 +489,9 @@ def train_loop(
         )
         if options.checkpoint_path is not None:
             hooks.checkpoint(options.checkpoint_path, run.state(rng, curriculum))
-    return run.result()
+    finally:
+        prefetch.close(rng)
+    return run.result(prefetch.kind)
 
 
 def _finite_performance(value: Any) -> float:
@@ -524,15 +582,27 @@ class _Run:
             hooks.checkpoint(p.checkpoint_path, self.state(rng, curriculum))
         return stop
 
+    def next_draw_certain(self, epoch: int, curriculum: Curriculum | None) -> bool:
+        """Whether the batch after the step of ``epoch`` is sure to be drawn next, from the
+        same task and generator state, with nothing reading the generator in between (see
+        :func:`train_loop`)."""
+        p = self.options
+        return not (
+            (curriculum is not None and epoch % curriculum.metric_epoch == 0)
+            or (p.performance_cutoff is not None and epoch % p.loss_epoch == 0)
+            or (p.checkpoint_path is not None and epoch % p.checkpoint_epoch == 0)
+        )
+
     def state(self, rng: np.random.Generator, curriculum: Curriculum | None) -> LoopState:
         return LoopState(self.epoch, tuple(self.losses), tuple(self.loss_epochs),
                          rng.bit_generator.state, curriculum)
 
-    def result(self) -> LoopResult:
+    def result(self, prefetch: str | None = None) -> LoopResult:
         cutoff_epoch, cutoff_trials = self.cutoff or (None, None)
         return LoopResult(
             steps=self.epoch - self.start, epoch=self.epoch, losses=tuple(self.losses),
             loss_epochs=tuple(self.loss_epochs), interrupted=self.interrupted,
             cutoff_epoch=cutoff_epoch, cutoff_trials=cutoff_trials,
             performance=self.performance, curriculum_done=self.curriculum_done,
+            prefetch=prefetch,
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Period, SeedLike, check_real, full, standard_normal_f32
+from ._common import Period, SeedLike, check_real, full
 from ._spikernn import SPIKERNN_DT, SignedSpikeRNNTask, binary_sign, check_threshold, steps_ms
 
 _STIM_ON = steps_ms(50)
@@ -154,7 +154,7 @@ class SpikeRNNMante(SignedSpikeRNNTask):
         stimulus.add_to(x[:, :, :2], means)
         sd = self.noise_sd(np.asarray(params["stim_noise"], dtype=np.float64))
         if np.any(sd != 0.0):
-            noise = standard_normal_f32(rng, (N, S, 2))
+            noise = rng.standard_normal((N, S, 2), dtype=np.float32)
             noise *= sd.astype(np.float32)[:, None, None]
             inside = stimulus.mask(1)[:, :, 0].astype(bool)[:, :, None] & (sd != 0.0)[:, None, None]
             x[:, :, :2] += np.where(inside, noise, np.float32(0.0))
