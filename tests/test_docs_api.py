@@ -10,6 +10,7 @@ directive. A new public name without documentation fails here, without building 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 import re
 from pathlib import Path
@@ -20,6 +21,7 @@ import psychcore
 
 API_DIR = Path(__file__).resolve().parents[1] / "docs" / "api"
 #: Public modules without ``__all__``, and where they are documented instead.
+PLUGIN_PACKAGES = ("psychcore_torch", "psychcore_tf", "psychcore_jax", "psychcore_tasks_classic")
 NOT_IN_API = {"psychcore.cli": "docs/cli.md, generated from its argument parser"}
 _DIRECTIVE = re.compile(r"^::: *([\w.]+) *$")
 _MEMBER = re.compile(r"^ +- +([\w]+) *$")
@@ -32,6 +34,10 @@ def public_modules() -> list[str]:
                                       onerror=lambda name: None):
         if not any(part.startswith("_") for part in info.name.split(".")):
             names.append(info.name)
+    # the plugins of this repository that are installed (each plugin's public API)
+    for plugin in PLUGIN_PACKAGES:
+        if importlib.util.find_spec(plugin) is not None:
+            names.append(plugin)
     return names
 
 

@@ -56,7 +56,9 @@ class JaxBackend(FrameworkBackend):
             key (recurrent noise). No global state is touched.
         device: ``"cpu"``, ``"gpu"``/``"cuda"``, ``"cuda:1"``, ...; the first GPU JAX sees,
             else the CPU, if None.
-        verbose: Print a line on stderr whenever a function is compiled for a new shape.
+
+    Backend options (``backend_options={...}`` with ``psychcore.Model``): ``verbose=True``
+    prints a line on stderr whenever a function is compiled for a new shape.
 
     Raises:
         ImportError: If JAX or optax cannot be imported.

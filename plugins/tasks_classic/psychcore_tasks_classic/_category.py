@@ -79,8 +79,10 @@ class MatchToCategory(ClassicTask):
       whole batch with array operations.
 
     Args:
-        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
-            time constant (ms), trials per batch, seed or Generator of the task's draws.
+        dt: Time step (ms), as for every :class:`psychcore.Task`.
+        tau: Unit time constant (ms).
+        N_batch: Trials per batch.
+        seed: Seed or Generator of the task's draws.
         T: Trial duration (ms); at least ``10 * dt``.
         N_in: Number of input channels on the ring (>= 2); default 16.
         N_out: Number of categories and output channels (>= 2); default 2.

@@ -63,8 +63,10 @@ class ContextDependentIntegration(ClassicTask):
     ``sqrt(2 dt / tau) * stim_noise * N(0, 1)`` on the sensory channels).
 
     Args:
-        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
-            time constant (ms), trials per batch, seed or Generator of the task's draws.
+        dt: Time step (ms), as for every :class:`psychcore.Task`.
+        tau: Unit time constant (ms).
+        N_batch: Trials per batch.
+        seed: Seed or Generator of the task's draws.
         T: Trial duration (ms); at least the sum of the periods (2000 with the defaults).
         coherences: Signed, non-zero coherences to draw each dimension's coherence from;
             default :data:`DEFAULT_COHERENCES` (+-0.05, +-0.15, +-0.5).

@@ -87,8 +87,10 @@ class DelayedDiscrimination(ClassicTask):
       whole batch with array operations.
 
     Args:
-        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
-            time constant (ms), trials per batch, seed or Generator of the task's draws.
+        dt: Time step (ms), as for every :class:`psychcore.Task`.
+        tau: Unit time constant (ms).
+        N_batch: Trials per batch.
+        seed: Seed or Generator of the task's draws.
         T: Trial duration (ms); at least the sum of the periods (2000 with the defaults).
         onset_time: Fore period before stimulus 1 (ms, >= 0); default 100. Each timing
             argument is kept as the attribute of its name, default filled in.

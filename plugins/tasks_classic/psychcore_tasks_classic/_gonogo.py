@@ -47,8 +47,10 @@ class GoNoGo(ClassicTask):
     and ``stim_noise`` (0.1; noise per step ``sqrt(2 dt / tau) * stim_noise * N(0, 1)``).
 
     Args:
-        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
-            time constant (ms), trials per batch, seed or Generator of the task's draws.
+        dt: Time step (ms), as for every :class:`psychcore.Task`.
+        tau: Unit time constant (ms).
+        N_batch: Trials per batch.
+        seed: Seed or Generator of the task's draws.
         T: Trial duration (ms); at least the sum of the periods (2000 with the defaults).
         go_probability: Probability of a Go trial, in [0, 1]; default 0.5.
         onset_time: Fore period before the stimulus (ms, >= 0); default 200. Each

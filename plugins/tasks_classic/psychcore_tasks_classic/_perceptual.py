@@ -64,8 +64,10 @@ class PerceptualDiscrimination(ClassicTask):
       whole batch with array operations (same trials, over 100 times faster).
 
     Args:
-        dt, tau, N_batch, seed: As for every :class:`psychcore.Task`: time step and unit
-            time constant (ms), trials per batch, seed or Generator of the task's draws.
+        dt: Time step (ms), as for every :class:`psychcore.Task`.
+        tau: Unit time constant (ms).
+        N_batch: Trials per batch.
+        seed: Seed or Generator of the task's draws.
         T: Trial duration (ms); at least ``8 * dt`` so that every period holds a step.
         coherence: Fixed coherence (>= 0) for every trial; drawn per trial when ``None``.
         direction: Fixed direction (0 or 1) for every trial; drawn per trial when ``None``.

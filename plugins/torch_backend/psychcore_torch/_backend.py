@@ -51,8 +51,9 @@ class TorchBackend(FrameworkBackend):
         seed: Seed or NumPy Generator; one draw from it seeds this backend's own
             ``torch.Generator`` (recurrent noise). No global torch state is touched.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...; ``"cuda"`` when available if None.
-        num_threads: ``"auto"``, None or a thread count (see above); with ``psychcore.Model``
-            pass ``backend_options={"num_threads": 1}``.
+
+    Backend options (``backend_options={...}`` with ``psychcore.Model``): ``num_threads``,
+    ``"auto"``, None or a thread count (see above), e.g. ``{"num_threads": 1}``.
 
     Raises:
         ImportError: If torch cannot be imported.
