@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -81,3 +82,18 @@ def atomic_savez(
     buf = io.BytesIO()
     np.savez(buf, **clean)
     return atomic_write_bytes(path, buf.getvalue(), overwrite=overwrite)
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Move the finished directory ``tmp`` to ``final``, replacing a previous ``final``.
+
+    The old directory is renamed aside first and deleted only once ``tmp`` is in place, so
+    a failure leaves either the old or the new directory, never neither.
+    """
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(final)

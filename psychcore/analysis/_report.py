@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import describe
+from .._io import replace_dir
 from .._progress import progress_bar, show_progress
 from .._rng import as_generator
 from .._spec_io import read_json_file
@@ -592,13 +593,7 @@ def write_report(
              "captions": result.captions, "skipped": result.skipped,
              "failed": {k: val.splitlines()[0] for k, val in result.failed.items()},
              "notes": result.notes}, indent=1, default=str), encoding="utf-8")
-        if final.exists():
-            old = run / f".report.old-{os.getpid()}"
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(final)
+        replace_dir(tmp, final)
     finally:
         bar.close()
         if tmp.exists():

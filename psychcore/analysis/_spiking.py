@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import describe
-from .._io import atomic_write_text
+from .._io import atomic_write_text, replace_dir
 from .._progress import show_progress
 from .._rng import as_generator
 from .._task import defines_accuracy
@@ -365,13 +365,7 @@ def write_spiking(
             "figures": {k: f"{k}.png" for k in FIGURES}, "captions": result.captions,
         }
         atomic_write_text(tmp / "spiking.json", json.dumps(record, indent=1))
-        if final.exists():
-            old = run / f".spiking.old-{os.getpid()}"
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(final)
+        replace_dir(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
