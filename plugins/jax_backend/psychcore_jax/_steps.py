@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from psychcore.backend import regularization
 
 from ._losses import task_loss
-from ._network import Structure, rates, run
+from ._network import Structure, noise_shape, rates, run
 
 Array = Any
 MODES = ("none", "draw", "given")
@@ -87,21 +87,29 @@ def make_functions(spec: Any, net: Structure, optimizer: Any,
     """
 
     def noise_for(mode: str, key: Array, x: Array, noise: Array | None) -> tuple[Any, Array]:
+        """The standard normals of the loop (``noise_shape``), and the key to keep."""
+        shape = noise_shape(net, x.shape[1], x.shape[0])
         if mode == "none":
             return None, key
-        if mode == "given":
-            return _time_major(noise), key
+        if mode == "given":  # (N_batch, N_steps, N_rec) as the user gave them
+            order = (1, 2, 0) if net.architecture == "rnn" else (1, 0, 2)
+            return jnp.transpose(noise, order), key
         key, sub = jax.random.split(jax.random.wrap_key_data(key, impl="threefry2x32"))
-        xi = jax.random.normal(sub, (x.shape[1], x.shape[0], net.n_rec), dtype=x.dtype)
+        xi = jax.random.normal(sub, shape, dtype=x.dtype)
         return xi, jax.random.key_data(key)
+
+    # the states only feed the rate regularisers: without them the loop does not keep them
+    needs_states = bool(spec.L2_firing_rate) or spec.custom_regularization is not None
 
     def objective(train: dict[str, Array], frozen: dict[str, Array], consts: dict[str, Any],
                   x: Array, y: Array, mask: Array, xi: Array | None) -> Array:
         params = {**frozen, **train}
-        outputs, states, eff = run(params, net, consts, _time_major(x), xi)
+        outputs, states, eff = run(params, net, consts, _time_major(x), xi,
+                                   keep_states=needs_states)
         value = task_loss(spec.loss, _time_major(outputs), y, mask)
         reg = regularization(
-            spec, eff, rates(states, net), mean=jnp.mean, absolute=jnp.abs,
+            spec, eff, rates(states, net) if needs_states else None, mean=jnp.mean,
+            absolute=jnp.abs,
             custom_args=lambda: ({**consts["structure"], **params}, _time_major(states)),
             convert=lambda c: jnp.asarray(c, dtype=x.dtype).reshape(()))
         return value if reg is None else value + reg
