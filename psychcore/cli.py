@@ -411,16 +411,26 @@ def _add_task_and_spec_options(p: argparse.ArgumentParser, n_rec_list: bool = Fa
     p.add_argument("--rec-noise", type=float, help="recurrent noise")
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+def _figures_without_a_display(needs: tuple[str, ...], why: str) -> None:
+    """Check that the modules a figure-writing command ``needs`` are installed, then draw with
+    matplotlib's Agg backend (no display) unless pyplot is in use already.
+
+    Raises:
+        ImportError: ``why`` and how to install them, if one of ``needs`` is missing.
+    """
     import importlib.util
 
-    if importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("scipy") is None:
-        raise ImportError("psychcore report needs matplotlib and scipy: "
-                          'pip install "psychcore[analysis]"')
+    if any(importlib.util.find_spec(name) is None for name in needs):
+        raise ImportError(f'{why}: pip install "psychcore[analysis]"')
     if "matplotlib.pyplot" not in sys.modules:
         import matplotlib
 
         matplotlib.use("Agg")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    _figures_without_a_display(("matplotlib", "scipy"),
+                               "psychcore report needs matplotlib and scipy")
     from .analysis import write_report
 
     result = write_report(
@@ -448,15 +458,8 @@ def _positive_float_list(text: str) -> list[float]:
 
 
 def _cmd_spiking(args: argparse.Namespace) -> int:
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ImportError("psychcore spiking draws its figures with matplotlib: "
-                          'pip install "psychcore[analysis]"')
-    if "matplotlib.pyplot" not in sys.modules:
-        import matplotlib
-
-        matplotlib.use("Agg")
+    _figures_without_a_display(("matplotlib",),
+                               "psychcore spiking draws its figures with matplotlib")
     from .analysis import write_spiking
 
     result = write_spiking(
