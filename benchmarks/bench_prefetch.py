@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
-from collections.abc import Callable
 
 from psychcore_tasks_classic import PerceptualDiscrimination
+from timing import median_seconds
 
 from psychcore import Model, ModelSpec, Task
 
@@ -38,17 +37,6 @@ class PerStepPerceptualDiscrimination(PerceptualDiscrimination):
     per time step, as PsychRNN builds them."""
 
     batch_function = Task.batch_function
-
-
-def median_s(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeats`` calls, after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def load() -> str:
@@ -83,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     probe.backend.configure_optimizer("adam", 1e-3, True)
     lone_task = task()
     x, y, mask, _ = lone_task.get_trial_batch()
-    batch_s = median_s(lone_task.get_trial_batch, args.repeats)
-    step_s = median_s(lambda: probe.backend.train_step(x, y, mask), args.repeats)
+    batch_s = median_seconds(lone_task.get_trial_batch, args.repeats)
+    step_s = median_seconds(lambda: probe.backend.train_step(x, y, mask), args.repeats)
     bound = max(batch_s, step_s)
     print(f"batch generation {batch_s:.3f} s, step {step_s:.3f} s, sum {batch_s + step_s:.3f} "
           f"s, max {bound:.3f} s")

@@ -12,8 +12,6 @@ table. The target is under 2 ms per vectorised batch at N_batch=128, N_steps=200
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 from psychcore_tasks_classic import (
@@ -23,6 +21,7 @@ from psychcore_tasks_classic import (
     MatchToCategory,
     PerceptualDiscrimination,
 )
+from timing import median_seconds
 
 from psychcore import Task
 
@@ -38,14 +37,7 @@ TARGET_MS = 2.0
 
 def median_ms(fn: Callable[[], object], repeats: int, warmup: int) -> float:
     """Median wall time of ``fn()`` in ms over ``repeats`` calls, after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return 1e3 * median_seconds(fn, repeats, warmup)
 
 
 def task_code(task: Task) -> object:

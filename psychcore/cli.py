@@ -46,15 +46,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from . import _plugins
+
+_T = TypeVar("_T")
 
 EXIT_CODES = """\
 exit status:
@@ -70,36 +73,53 @@ Errors print one line, `psychcore: error: ...`; --debug (or PSYCHCORE_DEBUG=1) a
 traceback."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer; received {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; received {value}")
-    return value
+def _checked(convert: Callable[[str], _T], ok: Callable[[_T], bool], what: str,
+             example: str = "") -> Callable[[str], _T]:
+    """An argparse ``type``: the option's text converted by ``convert`` and checked by ``ok``.
+
+    Either failure raises ``argparse.ArgumentTypeError``, which argparse prefixes with the
+    option (``argument --N-rec: must be a positive integer; received 0``): text that does not
+    convert, ``expected WHAT[, e.g. EXAMPLE]; received 'TEXT'``; a value ``ok`` refuses,
+    ``must be WHAT; received TEXT``.
+    """
+    hint = f", e.g. {example}" if example else ""
+
+    def parse(text: str) -> _T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {what}{hint}; received {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}; received {text}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a non-negative integer; received {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer; received {value}")
-    return value
+def _ints(text: str) -> list[int]:
+    return [int(item) for item in text.split(",")]
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; received {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number; received {text}")
-    return value
+def _floats(text: str) -> list[float]:
+    values = [float(item) for item in text.replace(",", " ").split()]
+    if not values:
+        raise ValueError("no number")
+    return values
+
+
+def _finite_positive(value: float) -> bool:
+    return 0 < value < math.inf
+
+
+_positive_int = _checked(int, lambda v: v > 0, "a positive integer")
+_non_negative_int = _checked(int, lambda v: v >= 0, "a non-negative integer")
+_positive_float = _checked(float, _finite_positive, "a positive number")
+_accuracy = _checked(float, lambda v: 0 < v <= 1, "an accuracy in (0, 1]", "0.9")
+_positive_int_list = _checked(_ints, lambda values: all(v > 0 for v in values),
+                              "comma-separated positive integers", "50,256,1024")
+_positive_float_list = _checked(_floats, lambda values: all(map(_finite_positive, values)),
+                                "positive numbers separated by commas", "20,30,40")
 
 
 def _quiet_frameworks() -> None:
@@ -319,31 +339,6 @@ class _DeprecatedAlias(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def _positive_int_list(text: str) -> list[int]:
-    items = [t.strip() for t in text.split(",")]
-    try:
-        values = [int(t) for t in items]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers, e.g. 50,256,1024; received "
-            f"{text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated positive integers; received {text!r}")
-    return values
-
-
-def _accuracy(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an accuracy in (0, 1], e.g. 0.9; received {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be an accuracy in (0, 1]; received {text}")
-    return value
-
-
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench, write_json
 
@@ -411,16 +406,26 @@ def _add_task_and_spec_options(p: argparse.ArgumentParser, n_rec_list: bool = Fa
     p.add_argument("--rec-noise", type=float, help="recurrent noise")
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+def _figures_without_a_display(needs: tuple[str, ...], why: str) -> None:
+    """Check that the modules a figure-writing command ``needs`` are installed, then draw with
+    matplotlib's Agg backend (no display) unless pyplot is in use already.
+
+    Raises:
+        ImportError: ``why`` and how to install them, if one of ``needs`` is missing.
+    """
     import importlib.util
 
-    if importlib.util.find_spec("matplotlib") is None or importlib.util.find_spec("scipy") is None:
-        raise ImportError("psychcore report needs matplotlib and scipy: "
-                          'pip install "psychcore[analysis]"')
+    if any(importlib.util.find_spec(name) is None for name in needs):
+        raise ImportError(f'{why}: pip install "psychcore[analysis]"')
     if "matplotlib.pyplot" not in sys.modules:
         import matplotlib
 
         matplotlib.use("Agg")
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    _figures_without_a_display(("matplotlib", "scipy"),
+                               "psychcore report needs matplotlib and scipy")
     from .analysis import write_report
 
     result = write_report(
@@ -436,27 +441,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
-def _positive_float_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas, e.g. 20,30,40; received {text!r}") from None
-    if not values or not all(0 < v < float("inf") for v in values):
-        raise argparse.ArgumentTypeError(f"must be positive numbers; received {text!r}")
-    return values
-
-
 def _cmd_spiking(args: argparse.Namespace) -> int:
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ImportError("psychcore spiking draws its figures with matplotlib: "
-                          'pip install "psychcore[analysis]"')
-    if "matplotlib.pyplot" not in sys.modules:
-        import matplotlib
-
-        matplotlib.use("Agg")
+    _figures_without_a_display(("matplotlib",),
+                               "psychcore spiking draws its figures with matplotlib")
     from .analysis import write_spiking
 
     result = write_spiking(

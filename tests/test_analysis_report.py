@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import psychcore
-from psychcore import ModelSpec, initialize_weights, save_weights, validate_weights
+from psychcore import ModelSpec, initialize_weights, save_weights
 from psychcore.analysis import write_report
 from psychcore.cli import main
 
@@ -20,112 +20,17 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("scipy")
 pytest.importorskip("psychcore_tasks_classic")
 
+from run_dirs import (  # noqa: E402
+    FAST,
+    layout_problems,
+    main_checking_layouts,
+    make_run,
+    write_run,
+)
+
 SIGN = f"{Path(__file__).parent / 'sign_task.py'}:Sign"
 ALL_FIGURES = ("training", "weights", "spectrum", "example_trial", "psychometric",
                "unit_traces", "pca", "fixed_points", "lesions")
-FAST = ["--trials", "48", "--fixed-point-inits", "24", "--no-progress"]
-
-
-def decision_network(n_pop: int = 16, n_inh: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
-    """A hand-built Dale network that performs perceptual discrimination.
-
-    Two excitatory pools (one per input channel) excite themselves and a shared inhibitory
-    pool that inhibits both (and itself, which makes it fast); E biases are slightly negative.
-    At zero input the network has three stable states (both pools silent, pool 1 active,
-    pool 2 active) separated by saddles: the stimulus pushes it into the pool with the larger
-    input, which then stays active through the decision period. Output c reads pool c, giving
-    1.0 for the chosen and 0.2 for the other channel.
-    """
-    rng = np.random.default_rng(seed)
-    n = 2 * n_pop + n_inh
-    e1, e2, inh = np.arange(n_pop), np.arange(n_pop, 2 * n_pop), np.arange(2 * n_pop, n)
-    W = np.zeros((n, n))
-    W[np.ix_(e1, e1)] = 1.5 / n_pop
-    W[np.ix_(e2, e2)] = 1.5 / n_pop
-    W[np.ix_(inh, np.r_[e1, e2])] = 1.0 / n_pop
-    W[np.ix_(np.r_[e1, e2], inh)] = 3.0 / n_inh
-    W[np.ix_(inh, inh)] = 2.0 / n_inh
-    W *= 1 + 0.1 * rng.standard_normal(W.shape)
-    W_in = np.zeros((n, 2))
-    W_in[e1, 0] = W_in[e2, 1] = 0.5
-    W_in *= 1 + 0.1 * rng.standard_normal(W_in.shape)
-    b = np.full(n, -0.1)
-    b[inh] = -0.5
-    W_out = np.zeros((2, n))
-    W_out[0, e1] = W_out[1, e2] = 1.0 / n_pop
-    return validate_weights({"W_in": W_in, "W_rec": np.abs(W), "W_out": W_out, "b_rec": b,
-                             "b_out": np.full(2, 0.2), "init_state": np.full((1, n), -0.1),
-                             "dale_ratio": 2 * n_pop / n})
-
-
-def write_metrics(path: Path) -> None:
-    lines = ["epoch,trials,loss,accuracy,stage,elapsed_s"]
-    lines += [f"{10 * e},{640 * e},{0.2 * np.exp(-e / 3) + 0.02:.5f},{0.5 + 0.04 * e:.3f},,"
-              f"{0.1 * e:.2f}" for e in range(1, 11)]
-    path.write_text("\n".join(lines) + "\n")
-
-
-def make_run(path: Path, *, run_json: bool = True, metrics: bool = True) -> Path:
-    """A run directory as ``psychcore train`` writes it, built with psychcore's own APIs."""
-    task = psychcore.get_task("PerceptualDiscrimination")(dt=10, tau=100, T=2000, N_batch=64)
-    spec = ModelSpec(N_rec=40, dale_ratio=0.8, rec_noise=0.05).bind(task)
-    path.mkdir()
-    (path / "spec.json").write_text(spec.to_json())
-    save_weights(path / "weights", decision_network(), spec)
-    if run_json:
-        info = {"task": "PerceptualDiscrimination", "task_params": task.get_task_params(),
-                "backend": "none (hand-built)", "seed": 0, "status": "finished"}
-        (path / "run.json").write_text(json.dumps(info))
-    if metrics:
-        write_metrics(path / "metrics.csv")
-    return path
-
-
-def layout_problems(fig, dpi: float = 110) -> list[str]:
-    """What keeps a figure off a slide, measured by matplotlib's renderer at the saved dpi:
-    tick labels of one axis that overlap each other, and text (titles, axis and tick labels,
-    legends, colour bars) that leaves the canvas."""
-    from matplotlib.text import Text
-
-    fig.set_dpi(dpi)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    problems = []
-    undrawn = set()  # labels of ticks outside the view limits: matplotlib does not draw them
-    drawn: dict[object, list] = {}
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            low, high = sorted(axis.get_view_interval())
-            tol = 1e-9 * max(abs(low), abs(high), 1.0)
-            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
-                labels = (tick.label1, tick.label2)
-                if low - tol <= tick.get_loc() <= high + tol:
-                    if tick in axis.get_major_ticks():
-                        drawn.setdefault(axis, []).extend(labels)
-                else:
-                    undrawn.update(labels)
-    for ax in fig.axes:
-        where = ax.get_title() or ax.get_label() or "an axes"
-        for axis in (ax.xaxis, ax.yaxis):
-            labels = [t for t in drawn.get(axis, []) if t.get_visible() and t.get_text()]
-            boxes = [t.get_window_extent(renderer) for t in labels]
-            for i in range(len(boxes)):
-                for j in range(i + 1, len(boxes)):
-                    a, b = boxes[i], boxes[j]
-                    # overlapping by more than a pixel in both directions
-                    if (min(a.x1, b.x1) - max(a.x0, b.x0) > 1
-                            and min(a.y1, b.y1) - max(a.y0, b.y0) > 1):
-                        problems.append(f"{axis.axis_name} tick labels of {where!r} overlap: "
-                                        f"{labels[i].get_text()!r} and {labels[j].get_text()!r}")
-    width, height = fig.bbox.width, fig.bbox.height
-    for text in fig.findobj(Text):
-        if text in undrawn or not (text.get_visible() and text.get_text().strip()):
-            continue
-        box = text.get_window_extent(renderer)
-        if box.x0 < -1 or box.y0 < -1 or box.x1 > width + 1 or box.y1 > height + 1:
-            problems.append(f"text {text.get_text()!r} leaves the {width:.0f}x{height:.0f} "
-                            f"canvas: {box.x0:.0f}..{box.x1:.0f} x {box.y0:.0f}..{box.y1:.0f}")
-    return problems
 
 
 @pytest.fixture(scope="module")
@@ -133,18 +38,8 @@ def report_run(tmp_path_factory):
     """The report of a hand-built network; each figure's layout is checked as it is saved."""
     import psychcore.analysis._report as report_module
 
-    checked: dict[str, list[str]] = {}
-    save = report_module._save
-
-    def checking_save(fig, path):
-        checked[Path(path).stem] = layout_problems(fig)
-        save(fig, path)
-
     run = make_run(tmp_path_factory.mktemp("report") / "run")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report_module, "_save", checking_save)
-        rc = main(["report", str(run), *FAST])
-    run_layout[run] = checked
+    rc, run_layout[run] = main_checking_layouts(report_module, ["report", str(run), *FAST])
     return run, rc
 
 
@@ -261,12 +156,8 @@ def test_report_without_run_json_draws_the_network_figures_only(tmp_path, capsys
 def test_report_of_an_lstm_on_a_task_without_coherence(tmp_path):
     task = psychcore.get_task(SIGN)(N_batch=8)
     spec = ModelSpec(N_rec=6, architecture="lstm").bind(task)
-    run = tmp_path / "lstm"
-    run.mkdir()
-    (run / "spec.json").write_text(spec.to_json())
-    save_weights(run / "weights", initialize_weights(spec, rng=0), spec)
-    (run / "run.json").write_text(json.dumps({"task": SIGN,
-                                              "task_params": task.get_task_params()}))
+    run = write_run(tmp_path / "lstm", spec, initialize_weights(spec, rng=0),
+                    {"task": SIGN, "task_params": task.get_task_params()})
     result = write_report(run, n_trials=16, fixed_point_inits=4, progress=False)
     assert result.failed == {}
     assert set(result.skipped) == {"training", "spectrum", "psychometric", "fixed_points"}

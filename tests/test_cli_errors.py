@@ -210,3 +210,17 @@ def test_without_matplotlib_the_training_plot_is_skipped_with_how_to_get_it(tmp_
     info = json.loads((tmp_path / "bare" / "run.json").read_text())
     assert info["plot"] is None and "matplotlib is not installed" in info["plot_skipped"]
     assert not (tmp_path / "bare" / "training.png").exists()
+
+
+@pytest.mark.parametrize("command,missing,says", [
+    ("report", "scipy", "psychcore report needs matplotlib and scipy"),
+    ("spiking", "matplotlib", "psychcore spiking draws its figures with matplotlib"),
+])
+def test_the_figure_commands_say_what_to_install_before_reading_the_run(tmp_path, capsys,
+                                                                        monkeypatch, command,
+                                                                        missing, says):
+    monkeypatch.setitem(__import__("sys").modules, missing, None)  # find_spec -> None
+    assert main([command, str(tmp_path / "missing"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f'psychcore: error: {says}: pip install "psychcore[analysis]"' in err
+    assert "does not exist" not in err

@@ -364,15 +364,26 @@ class UnloadableInAWorker(LegacySign):
         self.__dict__.update(state)
 
 
-def test_a_task_the_worker_cannot_load_falls_back_to_a_thread(caplog):
-    prefetch_module._warned.discard("UnloadableInAWorker")
+class UnsendableParams(LegacySign):
+    """Trial parameters holding a lambda: the batch cannot be pickled."""
+
+    def generate_trial_params(self, batch, trial):
+        return {**super().generate_trial_params(batch, trial), "f": lambda v: v}
+
+
+@pytest.mark.parametrize("task_cls,steps,says", [
+    (UnloadableInAWorker, 5, ("the worker process could not load the task",
+                              "UnloadableInAWorker: not in a worker")),
+    (UnsendableParams, 4, ("its batch cannot be sent back from the worker process",)),
+], ids=["task-not-loadable", "batch-not-sendable"])
+def test_what_the_worker_process_cannot_handle_falls_back_to_a_thread(caplog, task_cls, steps,
+                                                                      says):
+    prefetch_module._warned.discard(task_cls.__name__)
     with caplog.at_level(logging.WARNING, logger="psychcore"):
-        on = _train(UnloadableInAWorker, "process", training_iters=8 * 5)
+        on = _train(task_cls, "process", training_iters=8 * steps)
     assert on.last_result.prefetch == "thread"
-    assert any("the worker process could not load the task" in r.getMessage()
-               and "UnloadableInAWorker: not in a worker" in r.getMessage()
-               for r in caplog.records)
-    _assert_same(on, _train(UnloadableInAWorker, False, training_iters=8 * 5))
+    assert any(all(part in r.getMessage() for part in says) for r in caplog.records)
+    _assert_same(on, _train(task_cls, False, training_iters=8 * steps))
     _no_workers_left()
 
 
@@ -393,21 +404,3 @@ def test_training_in_a_daemon_process_draws_ahead_in_a_thread():
     worker, warned = queue.get(timeout=60)
     process.join(10)
     assert worker == "thread" and warned == ["SlowSign"]
-
-
-class UnsendableParams(LegacySign):
-    """Trial parameters holding a lambda: the batch cannot be pickled."""
-
-    def generate_trial_params(self, batch, trial):
-        return {**super().generate_trial_params(batch, trial), "f": lambda v: v}
-
-
-def test_a_batch_the_worker_cannot_send_back_falls_back_to_a_thread(caplog):
-    prefetch_module._warned.discard("UnsendableParams")
-    with caplog.at_level(logging.WARNING, logger="psychcore"):
-        on = _train(UnsendableParams, "process", training_iters=8 * 4)
-    assert on.last_result.prefetch == "thread"
-    assert any("its batch cannot be sent back from the worker process" in r.getMessage()
-               for r in caplog.records)
-    _assert_same(on, _train(UnsendableParams, False, training_iters=8 * 4))
-    _no_workers_left()

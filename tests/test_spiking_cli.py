@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from psychcore import ModelSpec, initialize_weights, save_weights
+from psychcore import ModelSpec, initialize_weights
 from psychcore.cli import main
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("scipy")
+pytest.importorskip("psychcore_tasks_classic")  # make_run's task
 
+from run_dirs import FAST, main_checking_layouts, make_run, write_run  # noqa: E402
 from sign_task import Sign  # noqa: E402
-from test_analysis_report import FAST, layout_problems, make_run  # noqa: E402
 
 SIGN = f"{Path(__file__).parent / 'sign_task.py'}:Sign"
 TINY = ["--lambdas", "2,6", "--trials", "4", "--eval-trials", "4", "--no-progress"]
@@ -26,15 +27,11 @@ def sigmoid_run(path: Path, *, task: str = SIGN) -> Path:
     sign = Sign(N_batch=4)
     spec = ModelSpec(N_rec=12, transfer_function="sigmoid", dale_ratio=0.75, train_tau=True,
                      tau_range=(20.0, 200.0)).bind(sign)
-    path.mkdir()
-    (path / "spec.json").write_text(spec.to_json())
     weights = initialize_weights(spec, 0)
     weights["W_in"] = weights["W_in"] * 20  # strong enough input to make the neurons fire
-    save_weights(path / "weights", weights, spec)
     info = {"task": task, "task_params": sign.get_task_params(), "backend": "none",
             "seed": 0, "status": "finished"}
-    (path / "run.json").write_text(json.dumps(info))
-    return path
+    return write_run(path, spec, weights, info)
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +39,8 @@ def spiking_run(tmp_path_factory):
     """A converted tiny run; each figure's layout is checked as it is saved."""
     import psychcore.analysis._spiking as module
 
-    checked: dict[str, list[str]] = {}
-    save = module._save
-
-    def checking_save(fig, path):
-        checked[Path(path).stem] = layout_problems(fig)
-        save(fig, path)
-
     run = sigmoid_run(tmp_path_factory.mktemp("spiking") / "run")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(module, "_save", checking_save)
-        rc = main(["spiking", str(run), *TINY])
+    rc, checked = main_checking_layouts(module, ["spiking", str(run), *TINY])
     return run, rc, checked
 
 

@@ -17,13 +17,10 @@ import numpy as np
 
 from .. import _equations as eq
 from .._checks import check_float
+from ._spikernn_file import SPIKERNN_STEP_S, read_spikernn_mat
 
 OWNER = "RateNetwork"
 RECTIFICATIONS = ("relu", "abs", "none")
-SPIKERNN_KEYS = ("w_in", "w", "N", "m", "som_m", "w_out", "b_out", "inh", "taus", "taus_gaus")
-"""Variables of spikeRNN's saved ``.mat`` that :meth:`RateNetwork.from_spikernn` reads."""
-SPIKERNN_STEP_S = 0.005
-"""spikeRNN's rate time step: 5 ms ("NOTE: Each time step is 5 ms", rate/main.py)."""
 
 
 def _array(value: Any, name: str, ndim: int) -> np.ndarray:
@@ -179,25 +176,12 @@ class RateNetwork:
 
         Raises:
             ImportError: If SciPy (the ``psychcore[spiking]`` extra) is not installed.
+            TypeError: If ``path`` is not a str or os.PathLike.
             FileNotFoundError: If ``path`` does not exist.
-            ValueError: If the file lacks one of :data:`SPIKERNN_KEYS` or has wrong shapes.
+            ValueError: If the file is not a readable ``.mat`` file, lacks one of spikeRNN's
+                variables or has wrong shapes.
         """
-        try:
-            import scipy.io
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError("RateNetwork.from_spikernn reads .mat files with SciPy; install "
-                              "it with `pip install psychcore[spiking]`") from exc
-        if not isinstance(path, str | os.PathLike):
-            raise TypeError(f"from_spikernn: path must be a str or os.PathLike; received "
-                            f"{type(path).__name__}")
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"from_spikernn: path {os.fspath(path)!r} does not exist "
-                                    "or is not a file")
-        data = scipy.io.loadmat(path)
-        missing = [k for k in SPIKERNN_KEYS if k not in data]
-        if missing:
-            raise ValueError(f"from_spikernn: {os.fspath(path)!r} is not a spikeRNN model file; "
-                             f"it lacks {missing}")
+        data = read_spikernn_mat(path, "RateNetwork.from_spikernn")
 
         def get(key: str) -> np.ndarray:
             return np.asarray(data[key], dtype=np.float64)

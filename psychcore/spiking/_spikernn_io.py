@@ -26,20 +26,16 @@ spikeRNN's step ``t + 1``, returns ``o_1 .. o_{T-1}``.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 
 from .._checks import check_float, check_int
 from .._constraints import CellTypeRule, Constraint, Dale, InhibitorySubtype
 from .._spec import ModelSpec
-from ._network import SPIKERNN_STEP_S
+from ._spikernn_file import SPIKERNN_STEP_S, read_spikernn_mat
 
-__all__ = ["SPIKERNN_FILE_KEYS", "spikernn_constraints", "spikernn_to_psychcore"]
+__all__ = ["spikernn_constraints", "spikernn_to_psychcore"]
 
-SPIKERNN_FILE_KEYS = ("N", "w_in", "w", "m", "som_m", "w_out", "b_out", "inh", "taus",
-                      "taus_gaus")
-"""Variables of spikeRNN's saved ``.mat`` that :func:`spikernn_to_psychcore` reads."""
 SPIKERNN_NOISE_STD = 0.1
 """spikeRNN's recurrent noise: ``torch.randn(N, 1) / 10`` added to the state each step."""
 _OWNER = "spikernn_to_psychcore"
@@ -83,30 +79,6 @@ def spikernn_constraints(P_inh: float = 0.2, som_N: int = 0) -> tuple[Constraint
     return tuple(out)
 
 
-def _read_mat(path: str | os.PathLike[str]) -> dict[str, Any]:
-    try:
-        import scipy.io
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"{_OWNER} reads .mat files with SciPy; install it with "
-                          "`pip install psychcore[spiking]`") from exc
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"{_OWNER}: path must be a str or os.PathLike; received "
-                        f"{type(path).__name__}")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{_OWNER}: path {os.fspath(path)!r} does not exist or is not "
-                                "a file")
-    try:
-        data = scipy.io.loadmat(path)
-    except (ValueError, TypeError, OSError) as exc:
-        raise ValueError(f"{_OWNER}: {os.fspath(path)!r} is not a readable .mat file ({exc})"
-                         ) from exc
-    missing = [k for k in SPIKERNN_FILE_KEYS if k not in data]
-    if missing:
-        raise ValueError(f"{_OWNER}: {os.fspath(path)!r} is not a spikeRNN model file (saved by "
-                         f"its rate/main.py); it lacks {missing}")
-    return data
-
-
 def spikernn_to_psychcore(
     path: str | os.PathLike[str], *, apply_dale: bool | None = None, dtype: str = "float32"
 ) -> tuple[ModelSpec, dict[str, np.ndarray]]:
@@ -142,7 +114,7 @@ def spikernn_to_psychcore(
     if apply_dale is not None and not isinstance(apply_dale, bool):
         raise TypeError(f"{_OWNER}: apply_dale must be None or a bool; received "
                         f"{type(apply_dale).__name__}")
-    data = _read_mat(path)
+    data = read_spikernn_mat(path, _OWNER)
 
     def get(key: str) -> np.ndarray:
         return np.asarray(data[key], dtype=np.float64)
