@@ -43,7 +43,8 @@ def read_spikernn_mat(path: str | os.PathLike[str], owner: str) -> dict[str, Any
                                 "a file")
     try:
         data = scipy.io.loadmat(path)
-    except (ValueError, TypeError, OSError, scipy.io.matlab.MatReadError) as exc:
+    except (ValueError, TypeError, OSError, IndexError, scipy.io.matlab.MatReadError) as exc:
+        # SciPy's errors for a cut file: MatReadError (empty), IndexError (cut in the header)
         raise ValueError(f"{owner}: {os.fspath(path)!r} is not a readable .mat file ({exc})"
                          ) from exc
     missing = [k for k in SPIKERNN_FILE_KEYS if k not in data]
