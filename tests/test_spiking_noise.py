@@ -9,7 +9,12 @@ import pytest
 from test_spiking import Pulse, small_network
 
 from psychcore.spiking import LIFParams, RateNetwork, lambda_search, simulate_lif
-from psychcore.spiking._noise import NoiseSource, noise_thread_default
+from psychcore.spiking._noise import (
+    NoiseSource,
+    noise_bit_generator,
+    noise_thread_default,
+    standard_normal_f32,
+)
 
 
 def noise_threads() -> list[threading.Thread]:
@@ -21,23 +26,70 @@ def read_all(source: NoiseSource, n_steps: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("thread", [False, True])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_chunks_continue_one_stream(thread, dtype):
-    """Chunk after chunk (the last one short), with or without the thread: the draws of
-    ``standard_normal((n_steps, B, N))`` divided by ``1 / noise_sd``, and the generator ends
-    where that draw leaves it."""
-    n_steps, shape = 23, (3, 4)
+@pytest.mark.parametrize(("dtype", "shape"), [(np.float32, (3, 5)), (np.float64, (3, 4))])
+def test_chunks_continue_one_stream(thread, dtype, shape):
+    """Chunk after chunk (the last one short; in float32 an odd number of draws per step),
+    with or without the thread: one draw of the whole ``(n_steps, B, N)`` array from the
+    SFC64 seeded by one draw of the generator handed down, divided by ``1 / noise_sd``."""
+    n_steps = 23
     gen = np.random.default_rng(11)
-    with NoiseSource(gen, None, shape, n_steps, 0.1, dtype, thread=thread, chunk=5) as src:
+    with NoiseSource(gen, None, shape, n_steps, 0.1, dtype, thread=thread, chunk=6) as src:
         assert src.threaded == thread
         got = read_all(src, n_steps)
     ref = np.random.default_rng(11)
-    expected = ref.standard_normal((n_steps, *shape), dtype=dtype)
+    bits = noise_bit_generator(ref)
+    assert gen.bit_generator.state == ref.bit_generator.state  # one draw
+    expected = np.empty((n_steps, *shape), dtype=dtype)
+    if dtype == np.float32:
+        standard_normal_f32(bits, expected)
+    else:
+        np.random.Generator(bits).standard_normal(out=expected)
     expected /= dtype(1 / 0.1)
     np.testing.assert_array_equal(got, expected)
     assert got.dtype == dtype
-    assert gen.bit_generator.state == ref.bit_generator.state
     assert not noise_threads()
+
+
+def test_box_muller_draws_are_standard_normal():
+    """2**21 float32 draws: mean, variance, kurtosis, the normal CDF (Kolmogorov-Smirnov), no
+    correlation between the two draws of a pair or between neighbouring pairs, the tail."""
+    scipy_stats = pytest.importorskip("scipy.stats")
+    z = np.empty(2**21, dtype=np.float32)
+    standard_normal_f32(np.random.SFC64(3), z)
+    x = z.astype(np.float64)
+    n = x.size
+    assert abs(x.mean()) < 5 / np.sqrt(n)
+    assert abs(x.var() - 1) < 5 * np.sqrt(2 / n)
+    assert abs(np.mean(x**4) - 3) < 5 * np.sqrt(96 / n)
+    assert scipy_stats.kstest(x, "norm").pvalue > 1e-3
+    for lag in (1, 2):
+        assert abs(np.mean(x[lag:] * x[:-lag])) < 5 / np.sqrt(n)
+    assert abs(np.mean(x[0::2] ** 2 * x[1::2] ** 2) - 1) < 5 * np.sqrt(8 / n)
+    assert 4.0 < np.abs(x).max() < 6.77
+    assert np.mean(np.abs(x) > 3) == pytest.approx(2 * scipy_stats.norm.sf(3), rel=0.1)
+
+
+def test_box_muller_fills_in_pieces_as_in_one_and_checks_out(monkeypatch):
+    whole = np.empty((7, 6), dtype=np.float32)
+    standard_normal_f32(np.random.SFC64(8), whole)
+    import psychcore.spiking._noise as noise_module
+
+    monkeypatch.setattr(noise_module, "BLOCK", 4)  # blocks of 4 pairs: the same numbers
+    blocks = np.empty((7, 6), dtype=np.float32)
+    standard_normal_f32(np.random.SFC64(8), blocks)
+    np.testing.assert_array_equal(blocks, whole)
+    bits = np.random.SFC64(8)
+    pieces = np.empty((7, 6), dtype=np.float32)
+    for rows in (slice(0, 1), slice(1, 4), slice(4, 7)):
+        standard_normal_f32(bits, pieces[rows])
+    np.testing.assert_array_equal(pieces, whole)
+    odd = np.empty(5, dtype=np.float32)  # the last pair's sine is dropped
+    standard_normal_f32(np.random.SFC64(8), odd)
+    np.testing.assert_array_equal(odd, whole.reshape(-1)[:5])
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        standard_normal_f32(np.random.SFC64(8), np.empty(4))
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        standard_normal_f32(np.random.SFC64(8), np.empty((4, 4), dtype=np.float32)[:, :2])
 
 
 def test_given_draws_and_no_noise():
@@ -51,13 +103,12 @@ def test_given_draws_and_no_noise():
         assert not src.threaded and src.step(0) is None
 
 
-class Failing:
-    """A generator whose third chunk fails."""
+class Failing(NoiseSource):
+    """Its third chunk fails."""
 
-    def __init__(self) -> None:
-        self.calls = 0
+    calls = 0
 
-    def standard_normal(self, out, dtype):
+    def _draw(self, out):
         self.calls += 1
         if self.calls == 3:
             raise MemoryError("no memory for the noise")
@@ -66,8 +117,8 @@ class Failing:
 
 def test_an_error_in_the_thread_is_raised_by_the_loop_and_the_thread_ends():
     with pytest.raises(MemoryError, match="no memory for the noise"), \
-            NoiseSource(Failing(), None, (1, 2), 20, 1.0, np.float64, thread=True,
-                        chunk=4) as src:
+            Failing(np.random.default_rng(0), None, (1, 2), 20, 1.0, np.float64, thread=True,
+                    chunk=4) as src:
         for i in range(20):
             src.step(i)
     assert not noise_threads()

@@ -195,9 +195,11 @@ def simulate_lif(
         v0: Initial voltages in mV, ``(N_batch, N)`` or ``(N,)``; drawn uniform in
             ``params.v_init`` when ``None``.
         noise: Standard-normal draws ``(N_batch, n_steps, N)`` or ``(n_steps, N)``; the voltage
-            gets ``noise / (1 / noise_sd)`` at each step. Drawn from ``rng`` when ``None``:
-            the same numbers as ``rng.standard_normal((n_steps, N_batch, N), dtype)`` after
-            the ``v0`` draws.
+            gets ``noise / (1 / noise_sd)`` at each step. When ``None``, drawn from an SFC64
+            bit generator seeded by one draw of ``rng`` after the ``v0`` draws
+            (``psychcore.spiking._noise``): in ``float32`` the Box-Muller transform of its
+            64-bit words, in ``float64`` ``Generator(SFC64).standard_normal``, the numbers of
+            one ``(n_steps, N_batch, N)`` draw.
         record_voltages: ``True`` for every unit, or a sequence of unit indices; memory is
             ``8 * N_batch * n_steps * units`` bytes.
         resample: How ``outputs_rate`` summarises the LIF steps driven by one rate step:
@@ -211,9 +213,9 @@ def simulate_lif(
             ``outputs`` None and keeps only ``outputs_rate`` (saves ``N_batch * n_steps *
             N_out`` numbers).
         noise_thread: Draw the voltage noise in a worker thread, a chunk of steps ahead of
-            the loop (the same numbers, in the same order, from the same generator; drawing
-            is about two thirds of the work at 100 trials, and overlaps the loop on a second
-            core). None (default): True when this process may use two or more CPUs.
+            the loop (the same numbers, in the same order, from the same generator; the
+            drawing overlaps the loop on a second core). None (default): True when this
+            process may use two or more CPUs.
 
     Returns:
         :class:`LIFResult`.
