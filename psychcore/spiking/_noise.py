@@ -16,7 +16,8 @@ Either way the chunks continue one stream: the draws equal one draw of the whole
 With ``thread=True`` a worker thread fills chunk ``k + 1`` into a second buffer while the loop
 uses chunk ``k``. It is the only user of the bit generator and draws the chunks in order, so
 the numbers are the ones the loop would draw itself; NumPy draws and transforms arrays with the
-GIL released, so on two or more cores the noise overlaps the loop's own work.
+GIL released, so with a free core the noise overlaps the loop's own work (on a busy machine
+the thread's hand-overs of the GIL and of the core make the loop slower instead).
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ from .._checks import describe
 from .._prefetch import _usable_cpus
 
 CHUNK = 32
-"""Steps of noise in one chunk."""
+"""Steps of noise in one chunk drawn by the worker thread (fewer hand-overs)."""
+
+CHUNK_IN_LOOP = 8
+"""Steps of noise in one chunk drawn in the loop (the chunk stays in the cache)."""
 
 BLOCK = 1 << 17
 """Pairs of float32 draws transformed at once: temporaries of 0.5 MB, and few enough NumPy
@@ -132,13 +136,17 @@ class NoiseSource:
         noise_sd: Standard deviation; 0 turns the noise off (:meth:`step` returns None).
         dtype: ``np.float32`` or ``np.float64``: of the noise handed out and of the draws.
         thread: Fill the next chunk in a worker thread.
-        chunk: Steps per chunk (even, so that float32 chunks continue one stream).
+        chunk: Steps per chunk (even, so that float32 chunks continue one stream); by
+            default :data:`CHUNK` with the thread, :data:`CHUNK_IN_LOOP` without. The numbers
+            do not depend on it.
     """
 
     def __init__(self, gen: np.random.Generator | None, given: np.ndarray | None,
                  shape: tuple[int, int], n_steps: int, noise_sd: float, dtype: type,
-                 thread: bool, chunk: int = CHUNK) -> None:
+                 thread: bool, chunk: int | None = None) -> None:
         self.enabled = noise_sd > 0
+        if chunk is None:
+            chunk = CHUNK if thread else CHUNK_IN_LOOP
         self.given, self.n_steps, self.chunk = given, n_steps, chunk
         self.bits = noise_bit_generator(gen) if self.enabled and given is None else None
         self._normal = None if self.bits is None else np.random.Generator(self.bits)
