@@ -20,7 +20,7 @@ from .._checks import check_bool, check_choice, check_float
 from .._rng import SeedLike, as_generator
 from ._engine import StackedRun, run_stacked
 from ._network import RateNetwork, check_inputs
-from ._noise import NoiseSource, noise_thread_default
+from ._noise import NoiseSource
 
 OWNER = "LIFParams"
 
@@ -181,7 +181,7 @@ def simulate_lif(
     resample: str = "mean",
     dtype: str | None = None,
     keep_outputs: bool = True,
-    noise_thread: bool | None = None,
+    noise_thread: bool = False,
 ) -> LIFResult:
     """Simulate the LIF version of ``network`` on a batch of trials.
 
@@ -213,9 +213,10 @@ def simulate_lif(
             ``outputs`` None and keeps only ``outputs_rate`` (saves ``N_batch * n_steps *
             N_out`` numbers).
         noise_thread: Draw the voltage noise in a worker thread, a chunk of steps ahead of
-            the loop (the same numbers, in the same order, from the same generator; the
-            drawing overlaps the loop on a second core). None (default): True when this
-            process may use two or more CPUs.
+            the loop (the same numbers, in the same order, from the same generator). Faster
+            only with a truly free second core: the thread needs the GIL a dozen times per
+            chunk and the loop holds it nearly always (docs/spiking.md, "Speed"); off by
+            default.
 
     Returns:
         :class:`LIFResult`.
@@ -228,7 +229,7 @@ def simulate_lif(
         raise TypeError(f"params must be a LIFParams; received {type(params).__name__}")
     check_choice(resample, "resample", "simulate_lif", ("mean", "last"))
     keep_outputs = check_bool(keep_outputs, "keep_outputs", "simulate_lif")
-    noise_thread = noise_thread_default(noise_thread, "simulate_lif")
+    noise_thread = check_bool(noise_thread, "noise_thread", "simulate_lif")
     if dtype is None:
         dtype = "float64" if params.spikernn_compat else "float32"
     check_choice(dtype, "dtype", "simulate_lif", ("float32", "float64"))

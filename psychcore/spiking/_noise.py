@@ -15,9 +15,12 @@ Either way the chunks continue one stream: the draws equal one draw of the whole
 
 With ``thread=True`` a worker thread fills chunk ``k + 1`` into a second buffer while the loop
 uses chunk ``k``. It is the only user of the bit generator and draws the chunks in order, so
-the numbers are the ones the loop would draw itself; NumPy draws and transforms arrays with the
-GIL released, so with a free core the noise overlaps the loop's own work (on a busy machine
-the thread's hand-overs of the GIL and of the core make the loop slower instead).
+the numbers are the ones the loop would draw itself. NumPy draws and transforms arrays with the
+GIL released, but each of the transform's dozen NumPy calls per block needs the GIL back, and
+the loop, a few dozen short NumPy calls per step, holds it nearly all the time: CPython hands
+it to the waiting thread when the loop waits or after its switch interval (5 ms). The thread
+pays only with a truly free second core; on the development machine (2 virtual cores, shared)
+it was slower in most runs, so it is off by default.
 """
 
 from __future__ import annotations
@@ -28,9 +31,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
 import numpy as np
-
-from .._checks import describe
-from .._prefetch import _usable_cpus
 
 CHUNK = 32
 """Steps of noise in one chunk drawn by the worker thread (fewer hand-overs)."""
@@ -100,25 +100,6 @@ def standard_normal_f32(bits: np.random.BitGenerator, out: np.ndarray) -> None:
         np.sin(a, out=t)
         n_sin = part.size // 2
         np.multiply(t[:n_sin], r[:n_sin], out=part[1::2])
-
-
-def noise_thread_default(value: bool | None, owner: str, workers: int = 1) -> bool:
-    """``value`` checked; None is True when this process may use ``2 * workers`` CPUs.
-
-    Args:
-        value: The caller's ``noise_thread`` argument.
-        owner: The public function, for error messages.
-        workers: Processes that will each run a loop (and a thread).
-
-    Raises:
-        TypeError: If ``value`` is neither None nor a bool.
-    """
-    if value is None:
-        return _usable_cpus() >= 2 * workers
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{owner}: noise_thread must be True, False or None; received "
-                        f"{describe(value)}")
-    return bool(value)
 
 
 class NoiseSource:

@@ -17,7 +17,6 @@ from .._rng import SeedLike, as_generator
 from .._task import checked_accuracy, defines_accuracy
 from ._lif import LIFParams, stacked
 from ._network import RateNetwork, check_inputs
-from ._noise import noise_thread_default
 
 OWNER = "lambda_search"
 
@@ -68,7 +67,7 @@ def lambda_search(
     params: LIFParams | None = None,
     progress: bool | None = None,
     dtype: str = "float32",
-    noise_thread: bool | None = None,
+    noise_thread: bool = False,
 ) -> LambdaSearchResult:
     """Score the LIF network at every lambda with ``task.accuracy_function``.
 
@@ -95,8 +94,7 @@ def lambda_search(
             in a notebook, as training's.
         dtype: ``"float32"`` (default) or ``"float64"``, as for ``simulate_lif``.
         noise_thread: Draw the noise in a worker thread in each process, as for
-            ``simulate_lif`` (the result does not depend on it). None (default): True when
-            this process may use two CPUs per process simulating.
+            ``simulate_lif`` (the result does not depend on it; off by default).
 
     Returns:
         :class:`LambdaSearchResult`.
@@ -121,7 +119,7 @@ def lambda_search(
     n_trials = check_int(n_trials, "n_trials", OWNER)
     workers = check_int(workers, "workers", OWNER)
     check_choice(dtype, "dtype", OWNER, ("float32", "float64"))
-    noise_thread = noise_thread_default(noise_thread, OWNER, workers=min(workers, lam.size))
+    noise_thread = check_bool(noise_thread, "noise_thread", OWNER)
     if progress is not None:
         progress = check_bool(progress, "progress", OWNER)
     if params is None:
