@@ -4,7 +4,9 @@
 
 A random spikeRNN-style network (N=200, 20 % inhibitory, 20 % connectivity, gain 1.5, time
 constants in 4-20 steps of 5 ms) on 1 s Go/NoGo trials (201 input columns, 20,000 steps of
-0.05 ms): psychcore simulates ``--trials`` trials in one batch; with ``--spikernn`` (a source
+0.05 ms): psychcore simulates ``--trials`` trials in one batch (float32, then float32 with
+the noise drawn in a worker thread, ``noise_thread=True``, then the reference loop of
+``spikernn_compat``); with ``--spikernn`` (a source
 checkout of spikeRNN, which needs torch and scipy) spikeRNN's ``LIF_network_fnc`` runs
 ``--spikernn-trials`` trials one by one on the same network, saved as the .mat file its
 training script writes; without it, the speed-up is against ``--spikernn-seconds`` per trial
@@ -83,6 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args(argv)
 
+    cpus = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count())
+    print(f"{cpus} usable CPUs  [{load()}]", flush=True)
     rng = np.random.default_rng(0)
     data = random_network(rng)
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,25 +99,27 @@ def main(argv: list[str] | None = None) -> None:
         u = np.zeros((args.trials, 201, 1))
         u[::2, 50:75] = 1.0
         per_trial = {}
-        runs = [("float32", False), ("float64", True)]
+        runs = [("float32", False, False), ("float32", False, True), ("float64", True, False)]
         if args.float64:
-            runs.insert(1, ("float64", False))
-        for dtype, compat in runs:
+            runs.insert(2, ("float64", False, False))
+        for dtype, compat, thread in runs:
             params = LIFParams(lam=50.0, spikernn_compat=compat)
             t0, c0 = time.perf_counter(), time.process_time()
-            res = simulate_lif(net, u if compat else u[:, :200], params, rng=1, dtype=dtype)
+            res = simulate_lif(net, u if compat else u[:, :200], params, rng=1, dtype=dtype,
+                               noise_thread=thread)
             el, cpu = time.perf_counter() - t0, time.process_time() - c0
             rate = res.spike_step.size / (args.trials * 200 * res.n_steps * params.dt)
-            print(f"psychcore simulate_lif {dtype} compat={compat}: {args.trials} trials x "
-                  f"{res.n_steps} steps, N=200: {el:.2f} s wall, {cpu:.2f} s CPU = "
-                  f"{el / args.trials * 1000:.1f} ms wall, {cpu / args.trials * 1000:.1f} ms "
-                  f"CPU per trial, mean rate {rate:.1f} Hz  [{load()}]", flush=True)
-            per_trial.setdefault((dtype, compat), (el / args.trials, cpu / args.trials))
+            print(f"psychcore simulate_lif {dtype} compat={compat} noise_thread={thread}: "
+                  f"{args.trials} trials x {res.n_steps} steps, N=200: {el:.2f} s wall, "
+                  f"{cpu:.2f} s CPU = {el / args.trials * 1000:.1f} ms wall, "
+                  f"{cpu / args.trials * 1000:.1f} ms CPU per trial, mean rate {rate:.1f} Hz  "
+                  f"[{load()}]", flush=True)
+            per_trial[(dtype, compat, thread)] = (el / args.trials, cpu / args.trials)
         if not args.spikernn:
             ref = args.spikernn_seconds
-            for (dtype, compat), (el, cpu) in per_trial.items():
+            for (dtype, compat, thread), (el, cpu) in per_trial.items():
                 print(f"against spikeRNN's {ref:g} s per trial: {dtype} compat={compat} "
-                      f"{ref / el:.0f}x (wall), {ref / cpu:.0f}x (CPU)")
+                      f"noise_thread={thread} {ref / el:.0f}x (wall), {ref / cpu:.0f}x (CPU)")
         if args.spikernn:
             spec = importlib.util.spec_from_file_location(
                 "spikernn_lif", os.path.join(args.spikernn, "spiking", "LIF_network_fnc.py"))
@@ -124,10 +131,13 @@ def main(argv: list[str] | None = None) -> None:
             for k in range(args.spikernn_trials):
                 lif.LIF_network_fnc(path, 50.0, u[k].T, {"mode": "none"}, 1, False)
             el = (time.perf_counter() - t0) / args.spikernn_trials
-            fast, compat = per_trial[("float32", False)][0], per_trial[("float64", True)][0]
+            fast = per_trial[("float32", False, False)][0]
+            threaded = per_trial[("float32", False, True)][0]
+            compat = per_trial[("float64", True, False)][0]
             print(f"spikeRNN LIF_network_fnc: {el:.2f} s per trial (mean of "
                   f"{args.spikernn_trials}); psychcore is {el / fast:.0f}x faster per trial "
-                  f"({el / compat:.0f}x with spikernn_compat)  [{load()}]", flush=True)
+                  f"({el / threaded:.0f}x with noise_thread=True, {el / compat:.0f}x with "
+                  f"spikernn_compat)  [{load()}]", flush=True)
     if args.skip_search:
         return
     task = GoNoGo()

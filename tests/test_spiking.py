@@ -21,6 +21,7 @@ from psychcore.spiking import (  # noqa: E402
     rate_forward,
     simulate_lif,
 )
+from psychcore.spiking._noise import standard_normal_f32  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "spikernn"
 
@@ -147,12 +148,19 @@ def test_batch_equals_trial_by_trial(compat, dtype):
 def test_rng_draws_equal_the_given_arrays_and_outputs_map_to_rate_steps():
     net = small_network()
     x = np.random.default_rng(2).standard_normal((2, 4, 2))
-    for dtype in ("float64", "float32"):
-        a = simulate_lif(net, x, LIFParams(lam=1.0), rng=5, dtype=dtype)
+    for dtype, compat in (("float64", True), ("float64", False), ("float32", False)):
+        params = LIFParams(lam=1.0, spikernn_compat=compat)
+        a = simulate_lif(net, x, params, rng=5, dtype=dtype)
+        # the documented draws: v0, then the noise from an SFC64 seeded by one draw
         gen = np.random.default_rng(5)
         v0 = -65 + gen.random((2, net.N)) * 95
-        noise = gen.standard_normal((a.n_steps, 2, net.N), dtype=dtype).transpose(1, 0, 2)
-        b = simulate_lif(net, x, LIFParams(lam=1.0), v0=v0, noise=noise, dtype=dtype)
+        bits = np.random.SFC64(np.random.SeedSequence(int(gen.integers(2**63))))
+        noise = np.empty((a.n_steps, 2, net.N), dtype=dtype)
+        if dtype == "float32":
+            standard_normal_f32(bits, noise)
+        else:
+            np.random.Generator(bits).standard_normal(out=noise)
+        b = simulate_lif(net, x, params, v0=v0, noise=noise.transpose(1, 0, 2), dtype=dtype)
         np.testing.assert_array_equal(a.outputs, b.outputs)
         np.testing.assert_array_equal(a.raster(1), b.raster(1))
     assert a.outputs_rate.shape == (2, 4, 1) and a.steps_per_rate_step == 100

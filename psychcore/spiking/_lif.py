@@ -20,6 +20,7 @@ from .._checks import check_bool, check_choice, check_float
 from .._rng import SeedLike, as_generator
 from ._engine import StackedRun, run_stacked
 from ._network import RateNetwork, check_inputs
+from ._noise import NoiseSource
 
 OWNER = "LIFParams"
 
@@ -180,6 +181,7 @@ def simulate_lif(
     resample: str = "mean",
     dtype: str | None = None,
     keep_outputs: bool = True,
+    noise_thread: bool = False,
 ) -> LIFResult:
     """Simulate the LIF version of ``network`` on a batch of trials.
 
@@ -193,9 +195,11 @@ def simulate_lif(
         v0: Initial voltages in mV, ``(N_batch, N)`` or ``(N,)``; drawn uniform in
             ``params.v_init`` when ``None``.
         noise: Standard-normal draws ``(N_batch, n_steps, N)`` or ``(n_steps, N)``; the voltage
-            gets ``noise / (1 / noise_sd)`` at each step. Drawn from ``rng`` when ``None``:
-            the same numbers as ``rng.standard_normal((n_steps, N_batch, N), dtype)`` after
-            the ``v0`` draws.
+            gets ``noise / (1 / noise_sd)`` at each step. When ``None``, drawn from an SFC64
+            bit generator seeded by one draw of ``rng`` after the ``v0`` draws
+            (``psychcore.spiking._noise``): in ``float32`` the Box-Muller transform of its
+            64-bit words, in ``float64`` ``Generator(SFC64).standard_normal``, the numbers of
+            one ``(n_steps, N_batch, N)`` draw.
         record_voltages: ``True`` for every unit, or a sequence of unit indices; memory is
             ``8 * N_batch * n_steps * units`` bytes.
         resample: How ``outputs_rate`` summarises the LIF steps driven by one rate step:
@@ -208,6 +212,11 @@ def simulate_lif(
         keep_outputs: Keep the readout at every LIF step (``outputs``); False leaves
             ``outputs`` None and keeps only ``outputs_rate`` (saves ``N_batch * n_steps *
             N_out`` numbers).
+        noise_thread: Draw the voltage noise in a worker thread, a chunk of steps ahead of
+            the loop (the same numbers, in the same order, from the same generator). Faster
+            only with a truly free second core: the thread needs the GIL a dozen times per
+            chunk and the loop holds it nearly always (docs/spiking.md, "Speed"); off by
+            default.
 
     Returns:
         :class:`LIFResult`.
@@ -220,6 +229,7 @@ def simulate_lif(
         raise TypeError(f"params must be a LIFParams; received {type(params).__name__}")
     check_choice(resample, "resample", "simulate_lif", ("mean", "last"))
     keep_outputs = check_bool(keep_outputs, "keep_outputs", "simulate_lif")
+    noise_thread = check_bool(noise_thread, "noise_thread", "simulate_lif")
     if dtype is None:
         dtype = "float64" if params.spikernn_compat else "float32"
     check_choice(dtype, "dtype", "simulate_lif", ("float32", "float64"))
@@ -255,7 +265,8 @@ def simulate_lif(
 
     if not compat:
         run = stacked(network, u, params, np.array([params.lam]), v0=v, noise=noise, gen=gen,
-                      dtype=dtype, keep_outputs=keep_outputs, resample=resample, units=units)
+                      dtype=dtype, keep_outputs=keep_outputs, resample=resample, units=units,
+                      noise_thread=noise_thread)
         trial, step, unit = sorted_spikes(run.spike_flat, run.spike_at, N)
         return LIFResult(
             spike_trial=trial, spike_step=step, spike_unit=unit, outputs=run.outputs,
@@ -279,8 +290,6 @@ def simulate_lif(
     inv_trtd = 1.0 / trtd
     dt_trtd = dt / trtd  # without compat H is kept multiplied by dt
     hr_jump = inv_trtd if compat else dt * inv_trtd
-    # noise / (1 / 0.1) is noise / 10.0 exactly, spikeRNN's randn / 10
-    noise_div = 1.0 / params.noise_sd if params.noise_sd > 0 else math.inf
     n_ref = round(params.t_ref / dt)
 
     A = np.zeros((B, 2, N))  # [IPSC, r]: decay td
@@ -304,84 +313,85 @@ def simulate_lif(
     volts = None if units is None else np.empty((B, nt, units.size))
     spike_flat: list[np.ndarray] = []  # flat (trial * N + unit) indices of each step's spikes
     spike_at: list[int] = []
-    chunks = _NoiseChunks(gen, noise, B, nt, N, noise_div)
     factor = dt / tm
-
-    for i in range(nt):
-        for bw, nw in schedule.pop(i, ()):
-            due = wake[bw, nw] == i
-            active[bw[due], nw[due]] = 1.0
-        if compat:  # spikeRNN's order of operations: (IPSC + bias) + input
-            np.add(IPSC, params.bias, out=I_syn)
-            I_syn += ext[:, idx[i]]
-        else:
-            np.add(IPSC, ext[:, idx[i]], out=I_syn)
-        # dv = active * (I - v) / tm ;  v += dt * dv + noise / (1 / noise_sd)
-        np.subtract(I_syn, v, out=tmp)
-        tmp *= active
-        if compat:  # spikeRNN's order of operations
-            tmp /= tm
-            tmp *= dt
-        else:
-            tmp *= factor
-        v += tmp
-        xi = chunks.step(i)
-        if xi is not None:
-            v += xi
-        np.greater_equal(v, params.v_threshold, out=fired)
-        # filters use the old h, hr: IPSC = IPSC e^{-dt/td} + h dt, r likewise with hr
-        A *= dec_d
-        if compat:
-            np.multiply(H, dt, out=tmp2)
-            A += tmp2
-        else:  # H holds h * dt and hr * dt: one product less per step
-            A += H
-        H *= dec_r
-        flat = np.flatnonzero(fired)
-        if flat.size:
-            bi, ni = np.divmod(flat, N)
-            dup = bi[1:] == bi[:-1]
-            if dup.any():  # column sums of W over each trial's spikers
-                starts = np.flatnonzero(np.r_[True, ~dup])
-                JD = np.add.reduceat(Wt[ni], starts, axis=0)
-                rows = bi[starts]
+    # noise / (1 / 0.1) is noise / 10.0 exactly, spikeRNN's randn / 10
+    with NoiseSource(gen, noise, (B, N), nt, params.noise_sd, np.float64,
+                     thread=noise_thread) as chunks:
+        for i in range(nt):
+            for bw, nw in schedule.pop(i, ()):
+                due = wake[bw, nw] == i
+                active[bw[due], nw[due]] = 1.0
+            if compat:  # spikeRNN's order of operations: (IPSC + bias) + input
+                np.add(IPSC, params.bias, out=I_syn)
+                I_syn += ext[:, idx[i]]
             else:
-                JD, rows = Wt[ni], bi
-            if compat:
-                h[rows] += JD / trtd
+                np.add(IPSC, ext[:, idx[i]], out=I_syn)
+            # dv = active * (I - v) / tm ;  v += dt * dv + noise / (1 / noise_sd)
+            np.subtract(I_syn, v, out=tmp)
+            tmp *= active
+            if compat:  # spikeRNN's order of operations
+                tmp /= tm
+                tmp *= dt
             else:
-                h[rows] += JD * dt_trtd
-            hr[bi, ni] += hr_jump[ni]
-            active[bi, ni] = 0.0
+                tmp *= factor
+            v += tmp
+            xi = chunks.step(i)
+            if xi is not None:
+                v += xi
+            np.greater_equal(v, params.v_threshold, out=fired)
+            # filters use the old h, hr: IPSC = IPSC e^{-dt/td} + h dt, r likewise with hr
+            A *= dec_d
             if compat:
-                tl = tlast[bi, ni]
-                tl = tl + (dt * (i + 1) - tl)
-                tlast[bi, ni] = tl
-                w_at = _wake_step(tl, dt, params.t_ref, n_ref, True, i)
-                wake[bi, ni] = w_at
-                first = int(w_at[0])
-                if np.all(w_at == first):
-                    schedule.setdefault(first, []).append((bi, ni))
+                np.multiply(H, dt, out=tmp2)
+                A += tmp2
+            else:  # H holds h * dt and hr * dt: one product less per step
+                A += H
+            H *= dec_r
+            flat = np.flatnonzero(fired)
+            if flat.size:
+                bi, ni = np.divmod(flat, N)
+                dup = bi[1:] == bi[:-1]
+                if dup.any():  # column sums of W over each trial's spikers
+                    starts = np.flatnonzero(np.r_[True, ~dup])
+                    JD = np.add.reduceat(Wt[ni], starts, axis=0)
+                    rows = bi[starts]
                 else:
-                    for step in np.unique(w_at).tolist():
-                        sel = w_at == step
-                        schedule.setdefault(step, []).append((bi[sel], ni[sel]))
-                vs = v[bi, ni]
-                vs = vs + (params.v_spike - vs)
-                v_after = vs + (params.v_reset - vs)
-            else:
-                wake[bi, ni] = i + n_ref + 1
-                schedule.setdefault(i + n_ref + 1, []).append((bi, ni))
-                vs, v_after = params.v_spike, params.v_reset
+                    JD, rows = Wt[ni], bi
+                if compat:
+                    h[rows] += JD / trtd
+                else:
+                    h[rows] += JD * dt_trtd
+                hr[bi, ni] += hr_jump[ni]
+                active[bi, ni] = 0.0
+                if compat:
+                    tl = tlast[bi, ni]
+                    tl = tl + (dt * (i + 1) - tl)
+                    tlast[bi, ni] = tl
+                    w_at = _wake_step(tl, dt, params.t_ref, n_ref, True, i)
+                    wake[bi, ni] = w_at
+                    first = int(w_at[0])
+                    if np.all(w_at == first):
+                        schedule.setdefault(first, []).append((bi, ni))
+                    else:
+                        for step in np.unique(w_at).tolist():
+                            sel = w_at == step
+                            schedule.setdefault(step, []).append((bi[sel], ni[sel]))
+                    vs = v[bi, ni]
+                    vs = vs + (params.v_spike - vs)
+                    v_after = vs + (params.v_reset - vs)
+                else:
+                    wake[bi, ni] = i + n_ref + 1
+                    schedule.setdefault(i + n_ref + 1, []).append((bi, ni))
+                    vs, v_after = params.v_spike, params.v_reset
+                if volts is not None:
+                    v[bi, ni] = vs
+                spike_flat.append(flat)
+                spike_at.append(i)
             if volts is not None:
-                v[bi, ni] = vs
-            spike_flat.append(flat)
-            spike_at.append(i)
-        if volts is not None:
-            volts[:, i] = v[:, units]
-        if flat.size:
-            v[bi, ni] = v_after
-        np.matmul(r, w_out.T, out=out[:, i])
+                volts[:, i] = v[:, units]
+            if flat.size:
+                v[bi, ni] = v_after
+            np.matmul(r, w_out.T, out=out[:, i])
     out += b_out
 
     trial, step, unit = sorted_spikes(spike_flat, spike_at, N)
@@ -397,7 +407,8 @@ def stacked(network: RateNetwork, u: np.ndarray, params: LIFParams, lams: np.nda
             gen: np.random.Generator | None = None, dtype: str = "float32",
             keep_outputs: bool = False, resample: str = "mean",
             units: np.ndarray | None = None, keep_spikes: bool = True,
-            progress: Callable[[float], None] | None = None) -> StackedRun:
+            progress: Callable[[float], None] | None = None,
+            noise_thread: bool = False) -> StackedRun:
     """:func:`._engine.run_stacked` with ``params`` (their ``lam`` ignored for ``lams``);
     ``v0`` drawn from ``gen`` when None, as :func:`simulate_lif` draws it."""
     B, N = u.shape[0], network.N
@@ -410,7 +421,8 @@ def stacked(network: RateNetwork, u: np.ndarray, params: LIFParams, lams: np.nda
         v_reset=params.v_reset, v_threshold=params.v_threshold, v_spike=params.v_spike,
         bias=params.bias, tau_rise=params.tau_rise, v0=v0, noise_given=noise, noise_gen=gen,
         noise_sd=params.noise_sd, dtype=np.dtype(dtype).type, keep_outputs=keep_outputs,
-        resample=resample, units=units, keep_spikes=keep_spikes, progress=progress)
+        resample=resample, units=units, keep_spikes=keep_spikes, progress=progress,
+        noise_thread=noise_thread)
 
 
 def sorted_spikes(spike_flat: list[np.ndarray], spike_at: list[int],
@@ -441,34 +453,6 @@ def _wake_step(tlast: np.ndarray, dt: float, t_ref: float, n_ref: int, compat: b
     if np.any(dt * (j + 1) <= thr) or np.any((j > i + 1) & (dt * j > thr)):
         raise RuntimeError("refractory period could not be resolved")  # pragma: no cover
     return j
-
-
-class _NoiseChunks:
-    """The voltage noise of each step, ``draw / (1 / noise_sd)``: from the given standard
-    normal draws, or from chunks of :attr:`CHUNK` steps drawn from ``gen``. The chunks continue
-    one stream, so the draws equal ``gen.standard_normal((n_steps, B, N))``. (A helper thread
-    drawing ahead was slower on a loaded 2-core machine.)"""
-
-    CHUNK = 64
-
-    def __init__(self, gen: np.random.Generator | None, given: np.ndarray | None, B: int,
-                 nt: int, N: int, divisor: float) -> None:
-        self.gen, self.given, self.nt, self.divisor = gen, given, nt, divisor
-        self.enabled = math.isfinite(divisor)
-        self.buf = np.empty((B, N))
-        self.chunk = np.empty((min(self.CHUNK, nt), B, N))
-
-    def step(self, i: int) -> np.ndarray | None:
-        if not self.enabled:
-            return None
-        if self.given is not None:
-            return np.divide(self.given[:, i], self.divisor, out=self.buf)
-        k = i % self.CHUNK
-        if k == 0:
-            n = min(self.CHUNK, self.nt - i)
-            self.gen.standard_normal(out=self.chunk[:n])
-            self.chunk[:n] /= self.divisor
-        return self.chunk[k]
 
 
 def _to_rate_steps(out: np.ndarray, idx: np.ndarray, T: int, how: str) -> np.ndarray:

@@ -45,12 +45,12 @@ class LambdaSearchResult:
 
 
 def _simulate(network: RateNetwork, x: np.ndarray, params: LIFParams, lams: np.ndarray,
-              seed: np.random.SeedSequence, dtype: str,
+              seed: np.random.SeedSequence, dtype: str, noise_thread: bool,
               progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Outputs per rate step ``(K, B, T, N_out)`` and spike counts ``(K, B, N)`` of the
     lambdas ``lams``, all on the same trials, initial voltages and noise (from ``seed``)."""
     run = stacked(network, x, params, lams, gen=np.random.default_rng(seed), dtype=dtype,
-                  keep_spikes=False, progress=progress)
+                  keep_spikes=False, progress=progress, noise_thread=noise_thread)
     K, B = lams.size, x.shape[0]
     return (run.outputs_rate.reshape(K, B, *run.outputs_rate.shape[1:]),
             run.counts.reshape(K, B, network.N))
@@ -67,6 +67,7 @@ def lambda_search(
     params: LIFParams | None = None,
     progress: bool | None = None,
     dtype: str = "float32",
+    noise_thread: bool = False,
 ) -> LambdaSearchResult:
     """Score the LIF network at every lambda with ``task.accuracy_function``.
 
@@ -92,6 +93,8 @@ def lambda_search(
         progress: A progress bar over the lambdas (tqdm); None: when stderr is a terminal or
             in a notebook, as training's.
         dtype: ``"float32"`` (default) or ``"float64"``, as for ``simulate_lif``.
+        noise_thread: Draw the noise in a worker thread in each process, as for
+            ``simulate_lif`` (the result does not depend on it; off by default).
 
     Returns:
         :class:`LambdaSearchResult`.
@@ -116,6 +119,7 @@ def lambda_search(
     n_trials = check_int(n_trials, "n_trials", OWNER)
     workers = check_int(workers, "workers", OWNER)
     check_choice(dtype, "dtype", OWNER, ("float32", "float64"))
+    noise_thread = check_bool(noise_thread, "noise_thread", OWNER)
     if progress is not None:
         progress = check_bool(progress, "progress", OWNER)
     if params is None:
@@ -150,11 +154,13 @@ def lambda_search(
                     bar.update(step)
                     done[0] += step
 
-            outputs[:], counts[:] = _simulate(network, x, params, lam, seed, dtype, advance)
+            outputs[:], counts[:] = _simulate(network, x, params, lam, seed, dtype,
+                                              noise_thread, advance)
         else:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=len(groups), mp_context=ctx) as ex:
-                futures = {ex.submit(_simulate, network, x, params, lam[g], seed, dtype): g
+                futures = {ex.submit(_simulate, network, x, params, lam[g], seed, dtype,
+                                     noise_thread): g
                            for g in groups}
                 for fut in as_completed(futures):
                     g = futures[fut]
