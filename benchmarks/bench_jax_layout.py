@@ -10,7 +10,7 @@ two ways in plain JAX, each in one ``jax.jit``, alternated in one process:
   before 2026-12-03);
 - ``unit-major``: the state is ``(N_rec, N_batch)``; ``W @ x`` per step, the readout inside
   the loop, and the gradient of ``W @ r`` taken with a ``W.T`` made once before the loop
-  (what ``psychcore_jax._network`` does).
+  (``psychcore_jax._network._product``, which this script calls).
 
 Both gradients are checked against each other first. Wall-clock medians, the ratio, and the
 load average are printed.
@@ -25,23 +25,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-
-@jax.custom_vjp
-def product(W, W_t, r):  # noqa: ANN001, ANN201 (W @ r, differentiated with W_t)
-    return W @ r
-
-
-def _product_fwd(W, W_t, r):  # noqa: ANN001, ANN202
-    return W @ r, (W_t, r)
-
-
-def _product_bwd(res, g):  # noqa: ANN001, ANN202
-    W_t, r = res
-    return jax.lax.dot_general(g, r, (((1,), (1,)), ((), ()))), jnp.zeros_like(W_t), W_t @ g
-
-
-product.defvjp(_product_fwd, _product_bwd)
+from psychcore_jax._network import _product as product  # the backend's own
 
 
 def batch_major(params, x, y, mask, alpha):  # noqa: ANN001, ANN201
