@@ -166,6 +166,15 @@ class Backend(abc.ABC):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Run the network on ``x`` (any number of trials); returns ``(outputs, states)``."""
 
+    def outputs(self, x: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+        """``forward(x, noise)[0]``: the outputs alone (the training loop judges accuracy
+        and curriculum stages with them).
+
+        A backend may override it to skip keeping and copying the states; it must return
+        what :meth:`forward` returns as outputs, and draw noise as :meth:`forward` does.
+        """
+        return self.forward(x, noise)[0]
+
     @abc.abstractmethod
     def get_weights(self) -> dict[str, np.ndarray]:
         """The current weights dict (NumPy copies, raw parameters and structure)."""

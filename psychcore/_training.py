@@ -332,8 +332,7 @@ class ValidationSets:
         """``(x, y, mask, outputs)``: the set of ``task`` at ``stage`` and the network's
         outputs on it, with the set's own noise."""
         x, y, mask = self.get(task, stage)
-        out, _ = backend.forward(x, self.noise(backend.spec, x, stage))
-        return x, y, mask, out
+        return x, y, mask, backend.outputs(x, self.noise(backend.spec, x, stage))
 
 
 def stream_seed(rng: np.random.Generator) -> int:
@@ -534,7 +533,7 @@ class _Run:
             stage = curriculum.stage if curriculum is not None else 0
             return self.validation.evaluate(backend, task, stage)
         x, y, mask, _ = task.get_trial_batch(rng)
-        return x, y, mask, backend.forward(x)[0]
+        return x, y, mask, backend.outputs(x)
 
     def after_step(self, backend: Backend, task: Task, curriculum: Curriculum | None,
                    rng: np.random.Generator, loss: float, hooks: LoopHooks) -> bool:

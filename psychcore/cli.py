@@ -36,7 +36,8 @@ check failed (training diverged, a file could not be written, a mismatch, a fail
 sweep run); 2 bad input or usage (options, files, names, plugins, a run directory in use,
 existing, or differing from the options given with ``--resume``); 3 an internal error (a bug:
 the traceback is printed with a request to report it); 130 interrupted by Ctrl-C (SIGINT);
-143 terminated by SIGTERM (a run is saved in both cases). Every error is one line,
+141 stdout closed by its reader, as ``head`` does (quietly); 143 terminated by SIGTERM (a run
+is saved in both cases). Every error is one line,
 ``psychcore: error: ...``, naming the file or argument; ``psychcore --debug COMMAND`` (or
 ``PSYCHCORE_DEBUG=1``) adds the traceback. A run directory that failed or was interrupted
 says so in its ``run.json`` (``status``, ``message``, ``error``).
@@ -45,6 +46,7 @@ says so in its ``run.json`` (``status``, ``message``, ``error``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -68,6 +70,7 @@ exit status:
        is in use, exists already, or differs from the options given with --resume
   3    internal error: a bug in psychcore or a plugin (the traceback is printed; report it)
   130  interrupted by Ctrl-C (SIGINT); a run is saved: continue it with --resume
+  141  stdout was closed by its reader (`psychcore tasks | head -1`); nothing is printed
   143  terminated (SIGTERM, e.g. by a cluster scheduler); saved, as for 130
 Errors print one line, `psychcore: error: ...`; --debug (or PSYCHCORE_DEBUG=1) adds the
 traceback."""
@@ -731,6 +734,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = args.debug or os.environ.get("PSYCHCORE_DEBUG", "") not in ("", "0")
     try:
         return int(args.func(args))
+    except BrokenPipeError:
+        # the reader of stdout went away (`| head -1`): stop quietly, as a Unix tool killed by
+        # SIGPIPE does, and keep Python from failing again when it flushes stdout at exit
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()

@@ -224,3 +224,17 @@ def test_the_figure_commands_say_what_to_install_before_reading_the_run(tmp_path
     err = capsys.readouterr().err
     assert f'psychcore: error: {says}: pip install "psychcore[analysis]"' in err
     assert "does not exist" not in err
+
+
+def test_a_closed_stdout_ends_the_command_quietly_with_141():
+    """`psychcore tasks | head -1`: the reader closes the pipe; no error message."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "psychcore.cli", "tasks"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command writes anything
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert stderr == ""

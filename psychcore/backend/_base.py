@@ -132,6 +132,10 @@ class FrameworkBackend(Backend):
     def _forward(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
         """Outputs ``(N, T, N_out)`` and states ``(N, T, N_rec)`` in ``spec.dtype``."""
 
+    def _outputs(self, batch: Batch) -> np.ndarray:
+        """The outputs of :meth:`_forward` alone; override to skip the states (optional)."""
+        return self._forward(batch)[0]
+
     @abc.abstractmethod
     def _train_step(self, batch: Batch) -> float:
         """One step with the configured optimiser and :attr:`clip`; the loss before it."""
@@ -255,6 +259,11 @@ class FrameworkBackend(Backend):
             ``(outputs, states)`` as NumPy arrays of ``spec.dtype``.
         """
         return self._forward(self.check_batch(x, noise=noise))
+
+    def outputs(self, x: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+        """``forward(x, noise)[0]``, without the states where the backend's ``_outputs``
+        skips them."""
+        return self._outputs(self.check_batch(x, noise=noise))
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Every key of the weights dict, as NumPy copies of ``spec.dtype``."""

@@ -106,6 +106,30 @@ def check_any_number_of_trials(backend_cls: type[Backend]) -> None:
         assert states.shape == (n, N_STEPS, N_REC), f"states shape {states.shape} for {n} trials"
 
 
+def check_outputs_match_forward(backend_cls: type[Backend]) -> None:
+    """``outputs`` returns ``forward``'s outputs (what the training loop judges accuracy
+    on), with given noise, and with noise drawn from the seed as ``forward`` draws it."""
+    x, _, _ = _data(4)
+    noise = np.random.default_rng(5).standard_normal((N_TRIALS, N_STEPS, N_REC))
+    for spec in _specs(backend_cls):
+        backend, _ = _make(backend_cls, spec)
+        given = noise if spec.rec_noise > 0 else None
+        out = backend.outputs(x, given)
+        ref = backend.forward(x, given)[0]
+        assert isinstance(out, np.ndarray) and out.dtype == np.dtype(spec.dtype), (
+            f"outputs returned {type(out).__name__} {getattr(out, 'dtype', '')}; expected a "
+            f"NumPy array of {spec.dtype}")
+        np.testing.assert_allclose(out, ref, **_tol(spec),
+                                   err_msg=f"outputs differ from forward's for {spec}")
+    if "rnn" in backend_cls.architectures:
+        spec = _spec(rec_noise=0.1)
+        (a, _), (b, _) = _make(backend_cls, spec, seed=5), _make(backend_cls, spec, seed=5)
+        for call in range(2):  # the second call checks that both advanced the generator alike
+            np.testing.assert_allclose(
+                a.outputs(x), b.forward(x)[0], **_tol(spec),
+                err_msg=f"outputs with drawn noise differ from forward's (call {call + 1})")
+
+
 def check_weights_round_trip(backend_cls: type[Backend]) -> None:
     """``get_weights`` returns what was given and ``set_weights`` replaces it exactly."""
     spec = _spec(dale_ratio=0.8)
@@ -363,6 +387,7 @@ OPTIONAL_CHECKS: dict[Callable[[type[Backend]], None], tuple[str, ...]] = {
 BACKEND_CHECKS: tuple[Callable[[type[Backend]], None], ...] = (
     check_forward_matches_simulator,
     check_any_number_of_trials,
+    check_outputs_match_forward,
     check_weights_round_trip,
     check_loss_matches_reference,
     check_training_reduces_loss,

@@ -79,9 +79,11 @@ def psychrnn_adam(learning_rate: float, b1: float = 0.9, b2: float = 0.999,
     lr = float(np.float32(learning_rate))
 
     def init(params: dict[str, Array]) -> dict[str, Any]:
-        return {"step": jnp.zeros((), jnp.int32),
-                "m": {k: jnp.zeros_like(p) for k, p in params.items()},
-                "v": {k: jnp.zeros_like(p) for k, p in params.items()}}
+        # NumPy zeros, put on the device by the caller: jnp.zeros_like would compile a small
+        # XLA program per shape in every new process (about 0.3 s before the first step)
+        return {"step": np.zeros((), np.int32),
+                "m": {k: np.zeros(p.shape, p.dtype) for k, p in params.items()},
+                "v": {k: np.zeros(p.shape, p.dtype) for k, p in params.items()}}
 
     def update(grads: dict[str, Array], state: dict[str, Any], params: dict[str, Array],
                hyper: Array) -> tuple[dict[str, Array], dict[str, Any]]:

@@ -81,6 +81,7 @@ def make_functions(spec: Any, net: Structure, optimizer: Any,
 
     Returns:
         ``forward_<mode>(params, consts, key, x, noise) -> (outputs, states, key)``,
+        ``outputs_<mode>(params, consts, key, x, noise) -> (outputs, key)`` (no states),
         ``gradients_<mode>(train, frozen, consts, key, x, y, mask, noise) -> (value, grads,
         key)`` and, with an optimiser, ``step_<mode>(train, frozen, consts, fixed_values,
         opt_state, key, hyper, x, y, mask, noise) -> (train, opt_state, key, value)``.
@@ -122,6 +123,12 @@ def make_functions(spec: Any, net: Structure, optimizer: Any,
             outputs, states, _ = run(params, net, consts, _time_major(x), xi)
             return _time_major(outputs), _time_major(states), key
 
+        def outputs(params: dict[str, Array], consts: dict[str, Any], key: Array, x: Array,
+                    noise: Array | None, mode: str = mode) -> tuple[Array, Array]:
+            xi, key = noise_for(mode, key, x, noise)
+            out, _, _ = run(params, net, consts, _time_major(x), xi, keep_states=False)
+            return _time_major(out), key
+
         def gradients(train: dict[str, Array], frozen: dict[str, Array], consts: dict[str, Any],
                       key: Array, x: Array, y: Array, mask: Array, noise: Array | None,
                       mode: str = mode) -> tuple[Array, dict[str, Array], Array]:
@@ -130,6 +137,7 @@ def make_functions(spec: Any, net: Structure, optimizer: Any,
             return value, grads, key
 
         fns[f"forward_{mode}"] = forward
+        fns[f"outputs_{mode}"] = outputs
         fns[f"gradients_{mode}"] = gradients
         if optimizer is None:
             continue
