@@ -733,7 +733,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     debug = args.debug or os.environ.get("PSYCHCORE_DEBUG", "") not in ("", "0")
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        if sys.stdout is not None:  # a reader that went away shows here, not at shutdown
+            sys.stdout.flush()
+        return code
     except BrokenPipeError:
         # the reader of stdout went away (`| head -1`): stop quietly, as a Unix tool killed by
         # SIGPIPE does, and keep Python from failing again when it flushes stdout at exit

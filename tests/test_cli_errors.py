@@ -226,12 +226,18 @@ def test_the_figure_commands_say_what_to_install_before_reading_the_run(tmp_path
     assert "does not exist" not in err
 
 
-def test_a_closed_stdout_ends_the_command_quietly_with_141():
-    """`psychcore tasks | head -1`: the reader closes the pipe; no error message."""
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_a_closed_stdout_ends_the_command_quietly_with_141(unbuffered):
+    """`psychcore tasks | head -1`: the reader closes the pipe; no error message, whether the
+    output is written as printed (PYTHONUNBUFFERED) or when stdout is flushed at the end."""
+    import os
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "psychcore.cli", "tasks"],
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen([sys.executable, "-m", "psychcore.cli", "tasks"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # before the command writes anything
     stderr = proc.stderr.read().decode()
